@@ -1,0 +1,84 @@
+// The contract between the engine's attention and the KV cache (DESIGN.md, data path):
+// the engine appends post-RoPE K/V per layer and reads them back only through views.
+// A view lists the runs of cached tokens of one (sequence, layer, kv-head) exactly as they
+// are stored — possibly non-contiguous blocks, possibly quantized — and the attention
+// kernels (kernels/attention.h) decode each run in place: no dequantized copy is made.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace lk {
+
+using SeqId = int64_t;
+
+// Storage format of cached K/V elements (the hidden dimension of compression).
+enum class KvFormat : int32_t {
+  kF32 = 0,
+  kF16 = 1,
+  kBF16 = 2,
+  kInt8 = 3,  // per-token symmetric int8: one f32 scale per token for K and for V
+  kInt4 = 4,  // KIVI: K per channel over a token group, V per token; scale + zero (f32)
+  kInt2 = 5,  // KIVI, 2-bit
+};
+
+const char* kv_format_name(KvFormat f);
+bool kv_format_from_name(const std::string& s, KvFormat* out);
+// Bits per cached element, not counting scales (32, 16, 16, 8, 4, 2).
+int kv_format_bits(KvFormat f);
+
+// A run of n_tokens consecutive cached tokens of one (seq, layer, kv-head).
+// Layouts (head_dim = D):
+//  float formats: k, v are [n_tokens][D] in the format's element type.
+//  kInt8: k, v are int8 [n_tokens][D]; k_scale, v_scale are f32 [n_tokens] (x = q * scale).
+//  kInt4 / kInt2: see kv/README.md (KIVI layout: K packed per channel with k_scale/k_zero
+//    [D] for the run's token group; V packed per token with v_scale/v_zero [n_tokens]).
+struct KvRun {
+  KvFormat format = KvFormat::kF32;
+  int32_t n_tokens = 0;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  const float* k_scale = nullptr;
+  const float* k_zero = nullptr;
+  const float* v_scale = nullptr;
+  const float* v_zero = nullptr;
+  const int32_t* positions = nullptr;  // [n_tokens] original positions (RoPE already applied)
+};
+
+// Everything one kv-head of one layer holds for one sequence, in position order of runs.
+struct KvHeadView {
+  std::vector<KvRun> runs;
+  int64_t n_tokens() const {
+    int64_t n = 0;
+    for (const auto& r : runs) n += r.n_tokens;
+    return n;
+  }
+};
+
+// The cache seen by the engine. Implementations: kv/contiguous_cache (simple, f32/f16)
+// and the paged, budgeted, tiered manager (kv/kv_manager).
+class KvCache {
+ public:
+  virtual ~KvCache() = default;
+
+  // Stores K and V of n tokens of `seq` for `layer`, after RoPE.
+  //   k, v: [n][n_kv_heads][head_dim] f32;  positions: [n]
+  // Fails with kOutOfMemory when the budget cannot hold them (nothing is stored then).
+  virtual Status append(SeqId seq, int layer, std::span<const int32_t> positions, const float* k,
+                        const float* v) = 0;
+
+  // The runs of (seq, layer, kv_head). Valid until the next mutation of that sequence.
+  virtual KvHeadView view(SeqId seq, int layer, int kv_head) const = 0;
+
+  // Number of token positions appended to seq so far (evicted tokens included).
+  virtual int64_t seq_length(SeqId seq) const = 0;
+
+  // Drops a sequence and frees its storage.
+  virtual void release(SeqId seq) = 0;
+};
+
+}  // namespace lk
