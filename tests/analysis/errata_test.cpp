@@ -77,7 +77,9 @@ TEST(FrameworkErrata, EveryFigureSideBySide) {
       EXPECT_NEAR(e.reading, r.printed, r.tolerance);
     }
     // "agrees" is claimed only when the formula itself rounds to the printed figure.
-    if (e.agrees) EXPECT_NEAR(e.formula, r.printed, 0.5 + 0.01 * r.printed);
+    if (e.agrees) {
+      EXPECT_NEAR(e.formula, r.printed, 0.5 + 0.01 * r.printed);
+    }
   }
 }
 

@@ -31,9 +31,10 @@ TEST(Presets, ShapesAddUpToPublishedParameterCounts) {
     ASSERT_TRUE(m.is_ok()) << c.id;
     EXPECT_NEAR(m->total_params() / 1e9 / c.total_b, 1.0, c.tol)
         << c.id << " " << m->total_params();
-    if (c.active_b > 0)
+    if (c.active_b > 0) {
       EXPECT_NEAR(m->active_params() / 1e9 / c.active_b, 1.0, 0.02)
           << c.id << " " << m->active_params();
+    }
   }
 }
 
