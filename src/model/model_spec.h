@@ -11,27 +11,27 @@ namespace lk {
 enum class RopeScaling { kNone, kLinear, kLlama3 };
 
 struct ModelSpec {
-  std::string name;            // "Yi-34B-200K", or the file's general.name
+  std::string name;          // "Yi-34B-200K", or the file's general.name
   std::string arch = "llama";  // llama | mistral | qwen2 | qwen3 | mixtral | deepseek2
   int n_layers = 0;
-  int d_model = 0;     // hidden size
-  int n_heads = 0;     // query heads
-  int n_kv_heads = 0;  // K/V heads (== n_heads for MHA, 1 for MQA)
-  int head_dim = 0;    // per-head width (usually d_model / n_heads)
-  int ffn_dim = 0;     // MLP intermediate size (per expert for MoE)
+  int d_model = 0;          // hidden size
+  int n_heads = 0;          // query heads
+  int n_kv_heads = 0;       // K/V heads (== n_heads for MHA, 1 for MQA)
+  int head_dim = 0;         // per-head width (usually d_model / n_heads)
+  int ffn_dim = 0;          // MLP intermediate size (per expert for MoE)
   int vocab_size = 0;
   int64_t max_context = 0;  // trained context length
   bool tied_embeddings = false;
-  bool qkv_bias = false;  // qwen2
-  bool qk_norm = false;   // qwen3: RMSNorm on q and k per head
+  bool qkv_bias = false;    // qwen2
+  bool qk_norm = false;     // qwen3: RMSNorm on q and k per head
 
   float rms_eps = 1e-5f;
   float rope_theta = 10000.0f;
   RopeScaling rope_scaling = RopeScaling::kNone;
-  float rope_factor = 1.0f;            // linear / llama3 factor
-  float rope_low_freq_factor = 1.0f;   // llama3
-  float rope_high_freq_factor = 4.0f;  // llama3
-  int64_t rope_original_context = 0;   // llama3 original_max_position_embeddings
+  float rope_factor = 1.0f;           // linear / llama3 factor
+  float rope_low_freq_factor = 1.0f;  // llama3
+  float rope_high_freq_factor = 4.0f; // llama3
+  int64_t rope_original_context = 0;  // llama3 original_max_position_embeddings
 
   // Mixture of experts (0 = dense).
   int n_experts = 0;

@@ -23,10 +23,10 @@ enum class DType : int32_t {
   kBF16 = 30,
 };
 
-const char* dtype_name(DType t);                         // "f32", "q4_k", ...
+const char* dtype_name(DType t);                 // "f32", "q4_k", ...
 bool dtype_from_name(const std::string& s, DType* out);  // case-insensitive
-int64_t dtype_block_elems(DType t);                      // 1 for float types, 32 or 256 for quants
-int64_t dtype_block_bytes(DType t);                      // bytes per block
+int64_t dtype_block_elems(DType t);               // 1 for float types, 32 or 256 for quants
+int64_t dtype_block_bytes(DType t);               // bytes per block
 // Bytes of a row of n elements; n must be a multiple of the block size.
 int64_t dtype_row_bytes(DType t, int64_t n);
 bool dtype_is_valid(int32_t id);
@@ -41,9 +41,7 @@ struct TensorView {
 
   int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
   int64_t row_bytes() const { return dtype_row_bytes(dtype, ne[0]); }
-  const uint8_t* row(int64_t i) const {
-    return static_cast<const uint8_t*>(data) + i * row_bytes();
-  }
+  const uint8_t* row(int64_t i) const { return static_cast<const uint8_t*>(data) + i * row_bytes(); }
 };
 
 }  // namespace lk
