@@ -1,4 +1,4 @@
-#include "engine/mapped_file.h"
+#include "engine/file_map.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -10,11 +10,11 @@
 
 namespace lk {
 
-MappedFile::~MappedFile() {
+FileMap::~FileMap() {
   if (data_ && size_ > 0) munmap(const_cast<uint8_t*>(data_), static_cast<size_t>(size_));
 }
 
-Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
+Result<std::shared_ptr<FileMap>> FileMap::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) {
     if (errno == ENOENT) return not_found("{}: no such file", path);
@@ -25,7 +25,7 @@ Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
     ::close(fd);
     return invalid_argument("{}: not a regular file", path);
   }
-  std::shared_ptr<MappedFile> f(new MappedFile());
+  std::shared_ptr<FileMap> f(new FileMap());
   f->size_ = st.st_size;
   if (f->size_ > 0) {
     void* p = mmap(nullptr, static_cast<size_t>(f->size_), PROT_READ, MAP_PRIVATE, fd, 0);
