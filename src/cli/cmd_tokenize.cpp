@@ -42,8 +42,8 @@ int run_batch(const Tokenizer& t, const std::string& path, const EncodeOptions& 
     try {
       text = nlohmann::json::parse(line).get<std::string>();
     } catch (const nlohmann::json::exception& e) {
-      return report_error("tokenize",
-                          invalid_argument("--batch {}:{}: not a JSON string: {}", path, n, e.what()));
+      return report_error(
+          "tokenize", invalid_argument("--batch {}:{}: not a JSON string: {}", path, n, e.what()));
     }
     const auto ids = t.encode(text, opts);
     std::string out;

@@ -29,8 +29,17 @@ const lk::Tokenizer& spm() {
     add("<s>", 0, lk::TokenAttr::kControl);
     add("</s>", 0, lk::TokenAttr::kControl);
     for (int b = 0; b < 256; ++b) add(fmt::format("<0x{:02X}>", b), 0, lk::TokenAttr::kByte);
-    const char* normal[] = {"\xE2\x96\x81", "a", "b", "e", "\xE2\x96\x81" "a", "ab", "\xC3\xA9",
-                            "\xE2\x96\x81\xE2\x96\x81", "<", ">"};
+    const char* normal[] = {"\xE2\x96\x81",
+                            "a",
+                            "b",
+                            "e",
+                            "\xE2\x96\x81"
+                            "a",
+                            "ab",
+                            "\xC3\xA9",
+                            "\xE2\x96\x81\xE2\x96\x81",
+                            "<",
+                            ">"};
     float s = -1;
     for (const char* p : normal) add(p, s--, lk::TokenAttr::kNormal);
     d.bos_id = 1;
@@ -48,7 +57,12 @@ const lk::Tokenizer& byte_level() {
     d.kind = lk::TokenizerKind::kByteBpe;
     const auto& bu = lk::tok::byte_unicode();
     for (int b = 0; b < 256; ++b) d.pieces.push_back(bu.byte_to_utf8[b]);
-    d.merges = {{"a", "b"}, {"\xC4\xA0", "a"}, {"\xC4\xA0" "a", "b"}, {"\xC4\xA0", "\xC4\xA0"}};
+    d.merges = {{"a", "b"},
+                {"\xC4\xA0", "a"},
+                {"\xC4\xA0"
+                 "a",
+                 "b"},
+                {"\xC4\xA0", "\xC4\xA0"}};
     for (const auto& [l, r] : d.merges) d.pieces.push_back(l + r);
     d.pieces.push_back("<|end|>");
     d.attrs.assign(d.pieces.size(), lk::TokenAttr::kNormal);

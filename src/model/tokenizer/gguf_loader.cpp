@@ -6,14 +6,10 @@
 // Control (3) and user-defined (4) tokens are split out of text like HF added tokens.
 #include "model/tokenizer/loaders.h"
 
-#if __has_include("model/gguf_reader.h")
 #include "model/gguf_reader.h"
-#define LK_HAVE_GGUF_READER 1
-#endif
 
 namespace lk {
 
-#ifdef LK_HAVE_GGUF_READER
 namespace {
 
 Result<TokenizerData> from_gguf(const GgufFile& g, const std::string& name) {
@@ -110,10 +106,5 @@ Result<TokenizerData> read_gguf_tokenizer(const std::string& path) {
   if (!g) return g.status();
   return from_gguf(*g.value(), path);
 }
-#else
-Result<TokenizerData> read_gguf_tokenizer(const std::string& path) {
-  return unsupported("{}: this build has no GGUF reader (model/gguf_reader.h)", path);
-}
-#endif
 
 }  // namespace lk
