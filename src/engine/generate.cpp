@@ -44,7 +44,8 @@ Result<GenerateResult> generate(Forward& forward, SeqId seq, std::span<const int
       ++pos;
     }
     const int32_t next = sampler.sample(logits.data(), vocab);
-    if (std::find(options.stop_ids.begin(), options.stop_ids.end(), next) != options.stop_ids.end()) {
+    if (std::find(options.stop_ids.begin(), options.stop_ids.end(), next) !=
+        options.stop_ids.end()) {
       res.stopped_by_token = true;
       break;
     }

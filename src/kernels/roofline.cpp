@@ -42,9 +42,12 @@ BandwidthResult measure_read_bandwidth(int64_t buffer_bytes, int reps) {
   const int64_t n = buffer_bytes / 4;
   float* buf = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(n) * 4));
   // First touch from the threads that will read it.
-  parallel_for(n, [&](int64_t a, int64_t b) {
-    for (int64_t i = a; i < b; ++i) buf[i] = 1.0f;
-  }, 1 << 20);
+  parallel_for(
+      n,
+      [&](int64_t a, int64_t b) {
+        for (int64_t i = a; i < b; ++i) buf[i] = 1.0f;
+      },
+      1 << 20);
   BandwidthResult r;
   r.buffer_bytes = n * 4;
   r.threads = num_threads();
