@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <set>
 #include <unordered_set>
 
@@ -626,7 +627,7 @@ Result<int64_t> KvManager::adopt_prefix(SeqId seq, std::span<const int32_t> toke
       if (!st.is_ok()) {  // lost or corrupt copy: the caller recomputes from here
         LK_LOG_WARN("prefix block {} unavailable ({}); recomputing from token {}", i,
                     st.to_string(), i * B);
-        if (e->children.empty()) (void)prefix_.erase(h);
+        if (st.code() != StatusCode::kOutOfMemory && e->children.empty()) (void)prefix_.erase(h);
         break;
       }
     }
@@ -658,12 +659,24 @@ bool KvManager::prefix_evictable(const PrefixEntry& e) const {
 }
 
 int64_t KvManager::reclaimable_bytes() const {
+  // An entry can go once nothing but the index references its blocks and every resident
+  // descendant can go first (children before parents). Memoised over the entry tree.
+  std::unordered_map<uint64_t, bool> memo;
+  std::function<bool(const PrefixEntry&)> can_go = [&](const PrefixEntry& e) -> bool {
+    auto it = memo.find(e.hash);
+    if (it != memo.end()) return it->second;
+    bool ok = true;
+    for (BlockId b : e.blocks) ok = ok && pool_.meta(b).ref_count == 1;
+    for (uint64_t c : e.children) {
+      const PrefixEntry* ce = prefix_.find(c);
+      if (ce->resident()) ok = can_go(*ce) && ok;
+    }
+    memo[e.hash] = ok;
+    return ok;
+  };
   int64_t total = 0;
   for (const auto& [h, e] : prefix_.entries()) {
-    if (!e.resident()) continue;
-    bool only_index = true;
-    for (BlockId b : e.blocks) only_index = only_index && pool_.meta(b).ref_count == 1;
-    if (!only_index) continue;
+    if (!e.resident() || !can_go(e)) continue;
     for (BlockId b : e.blocks) total += pool_.block_bytes(pool_.meta(b).format);
   }
   return total;

@@ -45,7 +45,8 @@ BytesPtr serialize_seq(const SeqImage& image);
 // Parses and validates the header and block table of a serialized sequence; the block
 // descriptors point into `data` (which must outlive the image). Block bodies are not
 // checksummed here: verify_block() does that while copying them (one pass).
-Result<SeqImage> parse_seq(const uint8_t* data, size_t size);
+// verify_header_crc = false is for fuzzing the table parser only.
+Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_crc = true);
 
 // Copies a parsed block's body into storage (data, params, positions [B] or null when the
 // block is dense) and checks its CRC-32C. kCorrupt on mismatch.
