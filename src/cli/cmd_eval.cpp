@@ -73,6 +73,7 @@ Result<std::string> read_text_file(const std::string& path) {
 
 struct Options {
   std::string model;
+  std::string tokenizer;
   std::vector<std::string> tasks;
   std::string kv = kFullMethod;
   std::string lengths = "4096";
@@ -97,6 +98,8 @@ int run(int argc, char** argv) {
       "Evaluate KV methods on long-context tasks: accuracy, KV bytes, speed (docs/eval.md)",
       "longkv eval"};
   app.add_option("-m,--model", o.model, "model: GGUF file or safetensors directory");
+  app.add_option("--tokenizer", o.tokenizer,
+                 "tokenizer file (default: the model's own; needed for llama2.c checkpoints)");
   app.add_option("--tasks", o.tasks,
                  "task specs, comma-separated: generator family[:key=value...] or FILE.jsonl "
                  "(see --list)");
@@ -169,7 +172,7 @@ int run(int argc, char** argv) {
     if (o.token_counter == "approx") {
       counter = std::make_unique<ApproxTokenCounter>();
     } else {
-      auto c = open_token_counter(o.model);
+      auto c = open_token_counter(o.model, o.tokenizer);
       if (!c.is_ok()) return report_error(cmd, c.status());
       counter = std::move(*c);
     }
@@ -210,7 +213,7 @@ int run(int argc, char** argv) {
   if (o.token_counter == "approx")
     return report_error(cmd, invalid_argument("--token-counter approx is for --export-tasks only; "
                                               "a run measures lengths with the model's tokenizer"));
-  auto runner = open_model_runner(o.model, {o.threads});
+  auto runner = open_model_runner(o.model, {o.tokenizer});
   if (!runner.is_ok()) return report_error(cmd, runner.status());
 
   EvalConfig cfg;

@@ -1,6 +1,8 @@
-// The bridge from `longkv eval` to longkv's own inference engine and tokenizer. Until the
-// engine's generate API and the tokenizer are in this build, both functions fail with a
-// clear kUnsupported message: eval never fakes a model.
+// The bridge from `longkv eval` to longkv's own inference engine and tokenizer: a
+// ModelRunner over engine/forward.h (chunked prefill, greedy argmax decode that continues one
+// sequence across rounds) with the contiguous KV cache, whose bytes_used() is the peak-KV
+// accounting. Models this build's engine cannot load are refused with a clear message:
+// eval never fakes a model.
 #pragma once
 
 #include <memory>
@@ -13,7 +15,7 @@
 namespace lk::eval {
 
 struct BackendOptions {
-  int threads = 0;  // 0: all hardware threads
+  std::string tokenizer;  // tokenizer file; empty: the model's own (GGUF / HF directory)
 };
 
 // A ModelRunner over the model file at `path` (GGUF or safetensors directory).
@@ -21,6 +23,7 @@ Result<std::unique_ptr<ModelRunner>> open_model_runner(const std::string& path,
                                                        const BackendOptions& opt);
 
 // The tokenizer of the model at `path`, as a TokenCounter (for --export-tasks).
-Result<std::unique_ptr<TokenCounter>> open_token_counter(const std::string& path);
+Result<std::unique_ptr<TokenCounter>> open_token_counter(const std::string& path,
+                                                         const std::string& tokenizer);
 
 }  // namespace lk::eval

@@ -58,12 +58,11 @@ grep -q "2 malformed task line(s) skipped" "$tmp/err" || fail "bad-line count"
 [ $? = 1 ] || fail "too-short export should exit 1"
 grep -q "too short" "$tmp/err" || { cat "$tmp/err"; fail "too-short message"; }
 
-# With a real model file but no engine in this build: a clear refusal, nothing faked.
-touch "$tmp/model.gguf"
+# A file the engine cannot load is refused clearly (exit 2), never evaluated by something else.
+printf 'not a model' >"$tmp/model.gguf"
 "$bin" eval --tasks passkey -m "$tmp/model.gguf" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-if grep -q "no inference engine is available" "$tmp/err"; then
-  [ "$rc" = 1 ] || fail "no-engine exit code $rc"
-  [ -s "$tmp/out" ] && fail "no-engine run printed results"
-fi
+[ "$rc" = 2 ] || { cat "$tmp/err"; fail "unloadable model: exit $rc"; }
+grep -q "model.gguf" "$tmp/err" || { cat "$tmp/err"; fail "unloadable model message"; }
+[ -s "$tmp/out" ] && fail "unloadable model printed results"
 echo "eval_test: ok"
