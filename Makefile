@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 # Debian packages the build and tests need (see CONTRIBUTING.md, "Dependencies").
 APT_PACKAGES := cmake g++ make pkg-config libgtest-dev libgmock-dev libbenchmark-dev \
-  nlohmann-json3-dev libcli11-dev libfmt-dev libopenblas-dev libpcre2-dev libhiredis-dev \
+  nlohmann-json3-dev libcli11-dev libfmt-dev libopenblas-dev libpcre2-dev libicu-dev libhiredis-dev \
   redis-server libcpp-httplib-dev python3
 # Light Python packages for the live cross-checks in tests/python (skipped when absent).
 PIP_PACKAGES := numpy gguf tokenizers safetensors

@@ -8,7 +8,7 @@
 
 namespace lk {
 
-enum class RopeScaling { kNone, kLinear, kLlama3 };
+enum class RopeScaling { kNone, kLinear, kLlama3, kYarn };  // kYarn: priced, not run
 
 struct ModelSpec {
   std::string name;          // "Yi-34B-200K", or the file's general.name

@@ -1,0 +1,277 @@
+#include "engine/forward.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <unordered_set>
+
+#include "core/check.h"
+#include "core/parallel.h"
+#include "engine/rope_freqs.h"
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/row_convert.h"
+
+namespace lk {
+
+namespace {
+
+const float* f32(const TensorView& t) {
+  return static_cast<const float*>(t.data);
+}
+
+// First non-ok status of a parallel region.
+class ErrorSlot {
+ public:
+  void set(const Status& s) {
+    if (s.is_ok() || failed_.exchange(true)) return;
+    std::lock_guard<std::mutex> g(mu_);
+    status_ = s;
+  }
+  Status get() {
+    std::lock_guard<std::mutex> g(mu_);
+    return status_;
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::mutex mu_;
+  Status status_;
+};
+
+constexpr int kAttentionQueryChunk = 64;  // queries per attention task in prefill
+
+}  // namespace
+
+Forward::Forward(const Model& model, KvCache* cache, ForwardOptions options)
+    : model_(model), cache_(cache), options_(options), inv_freq_(rope_inv_freqs(model.spec)) {
+  LK_CHECK(options_.max_chunk_tokens > 0);
+}
+
+void Forward::ensure_buffers(int64_t T) {
+  const ModelSpec& s = model_.spec;
+  const int64_t q_dim = int64_t{s.n_heads} * s.head_dim,
+                kv_dim = int64_t{s.n_kv_heads} * s.head_dim;
+  auto grow = [](std::vector<float>& b, int64_t n) {
+    if (static_cast<int64_t>(b.size()) < n) b.resize(n);
+  };
+  grow(x_, T * s.d_model);
+  grow(xn_, T * s.d_model);
+  grow(tmp_, T * s.d_model);
+  grow(q_, T * q_dim);
+  grow(att_, T * q_dim);
+  grow(k_, T * kv_dim);
+  grow(v_, T * kv_dim);
+  grow(gate_, T * s.ffn_dim);
+  grow(up_, T * s.ffn_dim);
+  grow(cos_sin_, T * s.head_dim);
+  if (static_cast<int64_t>(pos_.size()) < T) pos_.resize(T);
+}
+
+Status Forward::forward(std::span<const SeqBatch> batch, std::vector<float>* logits) {
+  const ModelSpec& s = model_.spec;
+  stats_ = {};
+  std::unordered_set<SeqId> seen;
+  std::vector<int64_t> logit_base(batch.size());
+  int64_t n_logit_rows = 0;
+  for (size_t e = 0; e < batch.size(); ++e) {
+    const SeqBatch& b = batch[e];
+    if (b.tokens.empty()) return invalid_argument("sequence {} has no tokens to run", b.seq);
+    if (!seen.insert(b.seq).second) {
+      return invalid_argument("sequence {} appears twice in one batch", b.seq);
+    }
+    for (int32_t t : b.tokens) {
+      if (t < 0 || t >= s.vocab_size) {
+        return invalid_argument("token id {} out of range [0, {}) in sequence {}", t, s.vocab_size,
+                                b.seq);
+      }
+    }
+    logit_base[e] = n_logit_rows;
+    n_logit_rows += b.all_logits ? static_cast<int64_t>(b.tokens.size()) : 1;
+  }
+  logits->assign(n_logit_rows * s.vocab_size, 0.0f);
+
+  // Cut the entries into steps of at most max_chunk_tokens tokens.
+  std::vector<Piece> pieces;
+  int64_t T = 0;
+  for (size_t e = 0; e < batch.size(); ++e) {
+    int64_t first = 0;
+    const int64_t n = static_cast<int64_t>(batch[e].tokens.size());
+    while (first < n) {
+      const int64_t take = std::min<int64_t>(n - first, options_.max_chunk_tokens - T);
+      pieces.push_back({e, batch[e].seq, first, take, 0, T});
+      T += take;
+      first += take;
+      if (T == options_.max_chunk_tokens) {
+        LK_RETURN_IF_ERROR(step(batch, pieces, T, logits, logit_base));
+        pieces.clear();
+        T = 0;
+      }
+    }
+  }
+  if (T > 0) LK_RETURN_IF_ERROR(step(batch, pieces, T, logits, logit_base));
+  return Status::ok();
+}
+
+Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& pieces_in,
+                     int64_t T, std::vector<float>* logits,
+                     const std::vector<int64_t>& logit_base) {
+  const ModelSpec& s = model_.spec;
+  const ModelWeights& w = model_.weights;
+  const int d = s.d_model, D = s.head_dim, n_heads = s.n_heads, n_kv = s.n_kv_heads;
+  const int group = n_heads / n_kv, ff = s.ffn_dim;
+  const int64_t q_dim = int64_t{n_heads} * D, kv_dim = int64_t{n_kv} * D;
+  const bool adjacent = model_.rope_style == RopeStyle::kAdjacentPairs;
+  ensure_buffers(T);
+  std::vector<Piece> pieces = pieces_in;
+  for (Piece& p : pieces) p.pos0 = static_cast<int32_t>(cache_->seq_length(p.seq));
+  ++stats_.steps;
+  stats_.tokens += T;
+
+  // Embeddings, positions, and each token's RoPE cos/sin (shared by all layers).
+  for (const Piece& p : pieces) {
+    for (int64_t j = 0; j < p.n; ++j) {
+      const int64_t r = p.row0 + j;
+      LK_RETURN_IF_ERROR(row_to_f32(w.tok_embd, batch[p.entry].tokens[p.first + j], &x_[r * d]));
+      pos_[r] = p.pos0 + static_cast<int32_t>(j);
+      float* cs = &cos_sin_[r * D];
+      for (int i = 0; i < D / 2; ++i) {
+        const float angle = static_cast<float>(pos_[r]) * inv_freq_[i];
+        cs[2 * i] = std::cos(angle);
+        cs[2 * i + 1] = std::sin(angle);
+      }
+    }
+  }
+
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  // Attention tasks: (piece, kv head, chunk of queries).
+  struct Task {
+    int piece, kv_head;
+    int64_t q0, nq;
+  };
+  std::vector<Task> tasks;
+  for (int pi = 0; pi < static_cast<int>(pieces.size()); ++pi) {
+    for (int h = 0; h < n_kv; ++h) {
+      for (int64_t q0 = 0; q0 < pieces[pi].n; q0 += kAttentionQueryChunk) {
+        tasks.push_back({pi, h, q0, std::min<int64_t>(kAttentionQueryChunk, pieces[pi].n - q0)});
+      }
+    }
+  }
+
+  for (int l = 0; l < s.n_layers; ++l) {
+    const LayerWeights& L = w.layers[l];
+    parallel_for(
+        T,
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r)
+            rmsnorm(&xn_[r * d], &x_[r * d], f32(L.attn_norm), d, s.rms_eps);
+        },
+        16);
+    LK_RETURN_IF_ERROR(matmul(L.wq, xn_.data(), T, q_.data()));
+    LK_RETURN_IF_ERROR(matmul(L.wk, xn_.data(), T, k_.data()));
+    LK_RETURN_IF_ERROR(matmul(L.wv, xn_.data(), T, v_.data()));
+    parallel_for(
+        T,
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r) {
+            float* q = &q_[r * q_dim];
+            float* k = &k_[r * kv_dim];
+            if (L.bq.data) {
+              add_inplace(q, f32(L.bq), q_dim);
+              add_inplace(k, f32(L.bk), kv_dim);
+              add_inplace(&v_[r * kv_dim], f32(L.bv), kv_dim);
+            }
+            if (L.q_norm.data) {  // qwen3: per-head RMSNorm of q and k before RoPE
+              for (int h = 0; h < n_heads; ++h)
+                rmsnorm(q + h * D, q + h * D, f32(L.q_norm), D, s.rms_eps);
+              for (int h = 0; h < n_kv; ++h)
+                rmsnorm(k + h * D, k + h * D, f32(L.k_norm), D, s.rms_eps);
+            }
+            rope(q, n_heads, D, &cos_sin_[r * D], adjacent);
+            rope(k, n_kv, D, &cos_sin_[r * D], adjacent);
+          }
+        },
+        4);
+    for (const Piece& p : pieces) {
+      LK_RETURN_IF_ERROR(cache_->append(p.seq, l, std::span<const int32_t>(&pos_[p.row0], p.n),
+                                        &k_[p.row0 * kv_dim], &v_[p.row0 * kv_dim]));
+    }
+    ErrorSlot err;
+    std::atomic<int64_t> kv_bytes{0};
+    // Tasks cost about (visible tokens x queries x group x D); below ~256K multiply-adds in
+    // all a parallel region costs more than it saves.
+    const int64_t work = (pieces.back().pos0 + pieces.back().n) * T * group * D;
+    const int64_t min_tasks = work < (int64_t{1} << 18) ? static_cast<int64_t>(tasks.size()) : 1;
+    parallel_for(
+        static_cast<int64_t>(tasks.size()),
+        [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t) {
+            const Task& task = tasks[t];
+            const Piece& p = pieces[task.piece];
+            const KvHeadView view = cache_->view(p.seq, l, task.kv_head);
+            const int64_t r0 = p.row0 + task.q0;
+            AttentionQuery aq;
+            aq.q = &q_[r0 * q_dim + int64_t{task.kv_head} * group * D];
+            aq.stride = q_dim;
+            aq.positions = &pos_[r0];
+            aq.n_q = static_cast<int>(task.nq);
+            aq.group = group;
+            aq.head_dim = D;
+            aq.scale = scale;
+            err.set(attention_kv_head(
+                view, aq, &att_[r0 * q_dim + int64_t{task.kv_head} * group * D], q_dim));
+            kv_bytes += attention_bytes_read(view, D);
+          }
+        },
+        min_tasks);
+    LK_RETURN_IF_ERROR(err.get());
+    stats_.kv_bytes_read += kv_bytes.load();
+    LK_RETURN_IF_ERROR(matmul(L.wo, att_.data(), T, tmp_.data()));
+    add_inplace(x_.data(), tmp_.data(), T * d);
+
+    parallel_for(
+        T,
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r)
+            rmsnorm(&xn_[r * d], &x_[r * d], f32(L.ffn_norm), d, s.rms_eps);
+        },
+        16);
+    LK_RETURN_IF_ERROR(matmul(L.w_gate, xn_.data(), T, gate_.data()));
+    LK_RETURN_IF_ERROR(matmul(L.w_up, xn_.data(), T, up_.data()));
+    parallel_for(
+        T * ff, [&](int64_t i0, int64_t i1) { silu_mul(&gate_[i0], &up_[i0], i1 - i0); }, 4096);
+    LK_RETURN_IF_ERROR(matmul(L.w_down, gate_.data(), T, tmp_.data()));
+    add_inplace(x_.data(), tmp_.data(), T * d);
+  }
+
+  // Final norm and classifier, only for the rows whose logits were asked for.
+  std::vector<std::pair<int64_t, int64_t>> rows;  // (activation row, logit row)
+  for (const Piece& p : pieces) {
+    const SeqBatch& b = batch[p.entry];
+    const int64_t n_total = static_cast<int64_t>(b.tokens.size());
+    for (int64_t j = 0; j < p.n; ++j) {
+      const int64_t tok = p.first + j;
+      if (b.all_logits) {
+        rows.push_back({p.row0 + j, logit_base[p.entry] + tok});
+      } else if (tok == n_total - 1) {
+        rows.push_back({p.row0 + j, logit_base[p.entry]});
+      }
+    }
+  }
+  if (rows.empty()) return Status::ok();
+  const int64_t R = static_cast<int64_t>(rows.size());
+  for (int64_t i = 0; i < R; ++i) {
+    rmsnorm(&xn_[i * d], &x_[rows[i].first * d], f32(w.output_norm), d, s.rms_eps);
+  }
+  std::vector<float> out(R * s.vocab_size);
+  LK_RETURN_IF_ERROR(matmul(w.output, xn_.data(), R, out.data()));
+  for (int64_t i = 0; i < R; ++i) {
+    std::copy_n(&out[i * s.vocab_size], s.vocab_size,
+                logits->data() + rows[i].second * s.vocab_size);
+  }
+  return Status::ok();
+}
+
+}  // namespace lk

@@ -1,0 +1,114 @@
+#include "kernels/matmul.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+#include "core/parallel.h"
+#include "kernels/gemv.h"
+#include "kernels/row_convert.h"
+
+namespace lk {
+
+namespace {
+
+// OpenBLAS must not spawn its own threads inside our parallel regions.
+void blas_single_threaded() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+// First error raised by any task of a parallel region.
+class FirstError {
+ public:
+  void set(const Status& s) {
+    if (s.is_ok() || failed_.exchange(true)) return;
+    std::lock_guard<std::mutex> g(mu_);
+    status_ = s;
+  }
+  Status get() {
+    std::lock_guard<std::mutex> g(mu_);
+    return status_;
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  std::mutex mu_;
+  Status status_;
+};
+
+Status matmul_gemv(const TensorView& w, const float* x, int64_t n_x, float* y) {
+  const int64_t n = w.ne[0], m = w.ne[1];
+  FirstError err;
+  // A thread's share must be worth a parallel region (~64 KiB of weights): tiny matrices
+  // run on the calling thread instead of paying the fork/join.
+  const int64_t min_rows = std::max<int64_t>(16, (64 * 1024) / std::max<int64_t>(1, w.row_bytes()));
+  parallel_for(
+      m, [&](int64_t r0, int64_t r1) { err.set(gemv_rows(w, r0, r1, x, n_x, n, y, m)); }, min_rows);
+  return err.get();
+}
+
+Status matmul_gemm(const TensorView& w, const float* x, int64_t n_x, float* y) {
+  blas_single_threaded();
+  const int64_t n = w.ne[0], m = w.ne[1];
+  // Tiles of W small enough that a converted tile stays in L2 (~512 KiB).
+  const int64_t tile = std::clamp<int64_t>((512 * 1024 / 4) / n, 16, 256);
+  const int64_t n_tiles = (m + tile - 1) / tile;
+  FirstError err;
+  parallel_for(n_tiles, [&](int64_t t0, int64_t t1) {
+    thread_local std::vector<float> buf;
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t r0 = t * tile, rows = std::min(tile, m - r0);
+      const float* wt;
+      if (w.dtype == DType::kF32) {
+        wt = reinterpret_cast<const float*>(w.row(r0));
+      } else {
+        buf.resize(tile * n);
+        for (int64_t r = 0; r < rows; ++r) {
+          const Status s = row_to_f32(w, r0 + r, buf.data() + r * n);
+          if (!s.is_ok()) {
+            err.set(s);
+            return;
+          }
+        }
+        wt = buf.data();
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n_x),
+                  static_cast<int>(rows), static_cast<int>(n), 1.0f, x, static_cast<int>(n), wt,
+                  static_cast<int>(n), 0.0f, y + r0, static_cast<int>(m));
+    }
+  });
+  return err.get();
+}
+
+}  // namespace
+
+Status matmul_with(const TensorView& w, const float* x, int64_t n_x, float* y, bool gemm) {
+  if (n_x <= 0) return Status::ok();
+  return gemm ? matmul_gemm(w, x, n_x, y) : matmul_gemv(w, x, n_x, y);
+}
+
+Status matmul(const TensorView& w, const float* x, int64_t n_x, float* y) {
+  return matmul_with(w, x, n_x, y, n_x > kGemvMaxRows);
+}
+
+void sgemm_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  blas_single_threaded();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N),
+              static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
+              C, static_cast<int>(ldc));
+}
+
+void sgemm_nn(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+              const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  blas_single_threaded();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(M), static_cast<int>(N),
+              static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
+              C, static_cast<int>(ldc));
+}
+
+}  // namespace lk
