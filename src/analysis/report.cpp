@@ -32,9 +32,12 @@ std::string report_header(const Scenario& s) {
   std::string attn =
       m.is_mla() ? fmt::format("MLA latent {} + rope {}", m.kv_lora_rank, m.qk_rope_head_dim)
                  : fmt::format("{} query / {} KV heads × {}", m.n_heads, m.n_kv_heads, m.head_dim);
-  std::string params = fmt::format("{:.3g}B params", m.total_params() / 1e9);
+  auto count = [](double n) {
+    return n >= 1e9 ? fmt::format("{:.3g}B", n / 1e9) : fmt::format("{:.3g}M", n / 1e6);
+  };
+  std::string params = count(m.total_params()) + " params";
   if (m.is_moe())
-    params += fmt::format(" ({:.3g}B active, {} experts, {} per token)", m.active_params() / 1e9,
+    params += fmt::format(" ({} active, {} experts, {} per token)", count(m.active_params()),
                           m.n_experts, m.n_experts_active);
   std::string out;
   out += fmt::format("  model     {} ({}): {} layers, {}, {}\n", m.name, s.model_source, m.n_layers,

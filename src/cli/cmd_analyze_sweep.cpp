@@ -22,7 +22,7 @@ std::string sweep_table(const std::vector<SweepResult>& results) {
   for (const auto& r : results) {
     for (const auto& p : r.points)
       t.add_row({p.series, p.label, format_bytes(p.m.kv_bytes_per_session),
-                 fmt::format("{:.3g}", p.m.concurrency), format_seconds(p.m.prefill_s),
+                 format_count(p.m.concurrency), format_seconds(p.m.prefill_s),
                  format_seconds(p.m.decode_s), format_seconds(p.m.switch_s),
                  format_count(p.m.sessions_per_hour), p.m.bound});
     t.add_rule();

@@ -38,6 +38,31 @@ head -1 "$tmp/a.csv" | grep -q "kv_bytes_per_session" || fail "csv header"
 "$bin" analyze --model deepseek-v2 --hardware h200 --tp 8 --context 128K --compress snapkv,kivi \
   >/dev/null || fail "deepseek compress"
 
+# --config reads a Hugging Face config.json: Yi-34B-200K's gives the preset's numbers.
+src=$2
+"$bin" analyze --config "$src/tests/analysis/fixtures/yi-34b-200k.config.json" --json >"$tmp/c.json" \
+  || fail "--config"
+"$bin" analyze --model yi-34b-200k --json >"$tmp/p.json" || fail "preset json"
+python3 - "$tmp/c.json" "$tmp/p.json" <<'PY' || fail "--config differs from the preset"
+import json, sys
+c, p = (json.load(open(f)) for f in sys.argv[1:])
+for k in ["kv_bytes_per_token", "kv_bytes_per_session", "concurrency", "prefill_s", "decode_s",
+          "switch_s", "sessions_per_hour"]:
+    assert abs(c[k] - p[k]) <= 1e-9 * abs(p[k]), (k, c[k], p[k])
+PY
+printf '{"model_type": "llama", "hidden_size": "big"}' >"$tmp/bad.json"
+printf '{"model_type": "llama",' >"$tmp/trunc.json"
+shared=${3:-}
+if [ -n "$shared" ] && [ -f "$shared/stories260K.gguf" ]; then
+  "$bin" analyze --gguf "$shared/stories260K.gguf" --context 256 --json | python3 -c "
+import json, sys
+j = json.load(sys.stdin)
+assert j['scenario']['model']['layers'] == 5 and j['kv_bytes_per_token'] == 5 * 4 * 8 * 2 * 2, j['kv_bytes_per_token']
+" || fail "--gguf header"
+else
+  echo "analyze_test: shared models absent, --gguf check skipped"
+fi
+
 expect_bad() {  # expect_bad <pattern> args...
   local pat=$1; shift
   "$bin" analyze "$@" >/dev/null 2>"$tmp/err"; local rc=$?
@@ -57,4 +82,8 @@ expect_bad "\-\-rounds" --rounds 0
 expect_bad "\-\-token-keep" --token-keep 1.5
 expect_bad "\-\-rounds" --rounds abc
 expect_bad "\-\-config" --config "$tmp/missing.json"
+expect_bad "hidden_size" --config "$tmp/bad.json"
+expect_bad "\-\-config" --config "$tmp/trunc.json"
+expect_bad "\-\-gguf" --gguf "$tmp/bad.json"
+expect_bad "one of --model, --config, --gguf" --model qwen2.5-7b --config "$tmp/bad.json"
 echo "analyze_test: ok"
