@@ -42,22 +42,21 @@ std::string report_header(const Scenario& s) {
   std::string out;
   out += fmt::format("  model     {} ({}): {} layers, {}, {}\n", m.name, s.model_source, m.n_layers,
                      attn, params);
-  out +=
-      fmt::format("            weights {:g}-bit {} · KV {:g}-bit {} per token · compression: {}\n",
-                  d.weight_bits, format_bytes(weight_bytes(m, d.weight_bits)), d.kv_bits,
-                  format_bytes(kvpt), s.plan.describe());
-  out += fmt::format("  hardware  {} × {}{}: {:.4g} TFLOP/s, {} ({}), {}, {} {} effective\n", d.tp,
-                     d.hw.name, s.hw_overridden ? " (overridden)" : "", d.hw.flops / 1e12,
-                     format_bytes(d.hw.mem_bytes), format_gib(d.hw.mem_bytes), rate(d.hw.bw),
-                     d.hw.link_name, rate(d.hw.link));
+  out += fmt::format("            weights {} {} · KV {} {} per token · compression: {}\n",
+                     s.weight_dtype, format_bytes(weight_bytes(m, d.weight_bits)), s.kv_dtype,
+                     format_bytes(kvpt), s.plan.describe());
+  out += fmt::format("  hardware  {} × {}{}: {:.4g} TFLOP/s, {} ({}), {}\n", d.tp, d.hw.name,
+                     s.hw_overridden ? " (overridden)" : "", d.hw.flops / 1e12,
+                     format_bytes(d.hw.mem_bytes), format_gib(d.hw.mem_bytes), rate(d.hw.bw));
+  out += fmt::format(
+      "            host link {} {} effective · critical arithmetic intensity "
+      "{:.0f} FLOP/byte\n",
+      d.hw.link_name, rate(d.hw.link), d.flops() / d.bw());
   if (d.compute_eff != 1 || d.bw_eff != 1 || d.link_eff != 1)
     out += fmt::format(
-        "            achieved fraction of peak: compute {:g}, bandwidth {:g}, link {:g}\n",
+        "            achieved fraction of peak: compute {:g}, bandwidth {:g}, "
+        "link {:g}\n",
         d.compute_eff, d.bw_eff, d.link_eff);
-  out += fmt::format(
-      "            critical arithmetic intensity {:.0f} FLOP/byte: decode batches "
-      "below it are memory-bound\n",
-      d.flops() / d.bw());
   const Workload& w = s.workload;
   out += fmt::format(
       "  workload  {} round{}: the context (document + first question), {} tokens "
@@ -86,49 +85,47 @@ std::string report_table(const Scenario& s, const std::vector<Metrics>& pts) {
     r.push_back(bound);
     t.add_row(r);
   };
+  using M = const Metrics&;
+  t.add_row({"one session"});
   row(
-      "KV cache per token", [](const Metrics& p) { return format_bytes(p.kv_bytes_per_token); },
-      "");
+      "KV cache per token", [](M p) { return format_bytes(p.kv_bytes_per_token); }, "");
   row(
-      "KV cache per session", [](const Metrics& p) { return format_bytes(p.kv_bytes_per_session); },
-      "");
+      "KV cache per session", [](M p) { return format_bytes(p.kv_bytes_per_session); }, "");
   row(
-      "  (binary)", [](const Metrics& p) { return format_gib(p.kv_bytes_per_session); }, "");
+      "  (binary)", [](M p) { return format_gib(p.kv_bytes_per_session); }, "");
   row(
-      "memory free for KV", [](const Metrics& p) { return format_bytes(p.free_bytes); }, "");
+      "memory free for KV", [](M p) { return format_bytes(p.free_bytes); }, "");
   row(
-      "concurrency", [](const Metrics& p) { return fmt::format("{:.3g} users", p.concurrency); },
-      "memory size");
+      "concurrency", [](M p) { return format_count(p.concurrency) + " users"; }, "memory size");
   row(
-      "  whole sessions (peak KV)",
-      [](const Metrics& p) { return fmt::format("{}", p.concurrency_sessions); }, "");
+      "  whole sessions (peak KV)", [](M p) { return std::to_string(p.concurrency_sessions); }, "");
   row(
-      "prefill", [](const Metrics& p) { return format_seconds(p.prefill_s); }, "compute");
+      "prefill", [](M p) { return format_seconds(p.prefill_s); }, "compute");
   row(
       fmt::format("decode {} tokens", s.workload.gen_tokens),
-      [](const Metrics& p) { return format_seconds(p.decode_s); }, "memory bandwidth");
+      [](M p) { return format_seconds(p.decode_s); }, "memory bandwidth");
   row(
-      "  per output token", [](const Metrics& p) { return format_seconds(p.tpot_s); }, "");
+      "  per output token", [](M p) { return format_seconds(p.tpot_s); }, "");
   row(
-      "context switch (1 out + 1 in)", [](const Metrics& p) { return format_seconds(p.switch_s); },
-      "host link");
+      "context switch (1 out + 1 in)", [](M p) { return format_seconds(p.switch_s); }, "host link");
   t.add_rule();
+  t.add_row({"many users (saturated pool)"});
   row(
-      "sessions per hour", [](const Metrics& p) { return format_count(p.sessions_per_hour); },
-      "(see below)");
+      "sessions per hour", [](M p) { return format_count(p.sessions_per_hour); },
+      "the tightest of:");
   row(
-      "  bounded by", [](const Metrics& p) { return p.bound; }, "");
+      "  memory: slots × turnover", [](M p) { return format_count(p.sph_memory); }, "");
   row(
-      "  idle sessions",
-      [](const Metrics& p) { return std::string(p.swap_idle ? "swapped" : "resident"); }, "");
+      "  compute: all FLOP", [](M p) { return format_count(p.sph_compute); }, "");
   row(
-      "  memory bound", [](const Metrics& p) { return format_count(p.sph_memory); }, "");
+      "  host link: swaps", [](M p) { return format_count(p.sph_link); }, "");
   row(
-      "  compute bound", [](const Metrics& p) { return format_count(p.sph_compute); }, "");
+      "  (bandwidth at batch = slots)", [](M p) { return format_count(p.sph_bandwidth); }, "");
   row(
-      "  bandwidth bound", [](const Metrics& p) { return format_count(p.sph_bandwidth); }, "");
+      "bounded by", [](M p) { return p.bound; }, "");
   row(
-      "  host link bound", [](const Metrics& p) { return format_count(p.sph_link); }, "");
+      "idle sessions between rounds",
+      [](M p) { return std::string(p.swap_idle ? "swapped out" : "kept"); }, "");
   std::string out = t.render();
   if (pts.size() >= 2) {
     const Metrics& a = pts.front();

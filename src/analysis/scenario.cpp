@@ -71,6 +71,8 @@ Result<Scenario> scenario_resolve(const ScenarioFlags& f) {
   s.deploy.tp = f.tp;
   LK_ASSIGN_OR_RETURN(s.deploy.weight_bits, dtype_bits(f.weight_dtype, "--weight-dtype"));
   LK_ASSIGN_OR_RETURN(s.deploy.kv_bits, dtype_bits(f.kv_dtype, "--kv-dtype"));
+  s.weight_dtype = f.weight_dtype;
+  s.kv_dtype = f.kv_dtype;
   s.deploy.compute_eff = f.mfu;
   s.deploy.bw_eff = f.bw_eff;
   s.deploy.link_eff = f.link_eff;

@@ -45,6 +45,7 @@ struct Scenario {
   std::vector<int64_t> contexts;  // one analysis point each
   CompressionPlan plan;
   bool hw_overridden = false;
+  std::string weight_dtype = "bf16", kv_dtype = "bf16";  // names, for reports
 };
 
 Result<Scenario> scenario_resolve(const ScenarioFlags& flags);
