@@ -83,6 +83,7 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::create(TokenizerData data) {
     return corrupt("{}: SentencePiece vocabulary has neither scores nor merges", src);
 
   impl->piece_to_id.reserve(static_cast<size_t>(n) + d.added.size());
+  impl->piece_to_id.reserve(static_cast<size_t>(n) + d.added.size());
   for (int32_t i = 0; i < n; ++i) impl->piece_to_id.emplace(d.pieces[i], i);
   for (auto& a : d.added) {
     if (a.id < 0 || a.id >= n)
