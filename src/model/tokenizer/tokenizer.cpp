@@ -346,6 +346,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOption
         prefix = prev_special;
       else if (d.space_prefix == SpacePrefix::kFirst)
         prefix = f.text.data() == text.data();
+      if (d.no_prefix_before_space && f.text.front() == ' ') prefix = false;
       impl_->encode_spm(f.text, prefix, out);
     } else {
       impl_->encode_byte_bpe(f.text, out);
