@@ -106,3 +106,39 @@ TEST(RowConvert, Q8_0AndQ4_0DecodeKnownBlocks) {
 
 }  // namespace
 }  // namespace lk
+
+#include "kernels/ops.h"
+
+namespace lk {
+namespace {
+
+TEST(Ops, VectorExpWithinTwoUlpOfStdExp) {
+  std::vector<float> x;
+  for (float v = -87.0f; v <= 88.0f; v += 0.01173f) x.push_back(v);
+  std::vector<float> y = x;
+  exp_inplace(y.data(), static_cast<int64_t>(y.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = std::exp(x[i]);
+    ASSERT_LE(std::abs(y[i] - want), 2.5e-7f * want) << "x=" << x[i];
+  }
+  std::vector<float> s = {1.0f, 2.0f, 3.0f};
+  const float sum = exp_shift_sum(s.data(), 3, 3.0f);
+  EXPECT_NEAR(sum, std::exp(-2.0f) + std::exp(-1.0f) + 1.0f, 1e-6f);
+}
+
+TEST(Ops, SiluMulMatchesFormula) {
+  std::vector<float> g, u;
+  for (int i = 0; i < 100; ++i) {
+    g.push_back(-30.0f + 0.6f * i);
+    u.push_back(0.5f + 0.01f * i);
+  }
+  std::vector<float> out = g;
+  silu_mul(out.data(), u.data(), 100);
+  for (int i = 0; i < 100; ++i) {
+    const float want = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    ASSERT_NEAR(out[i], want, 1e-6f * (1.0f + std::abs(want)));
+  }
+}
+
+}  // namespace
+}  // namespace lk
