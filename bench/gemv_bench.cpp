@@ -8,10 +8,10 @@
 
 #include "core/half.h"
 #include "core/parallel.h"
-#include "engine/random_model.h"
 #include "kernels/attention.h"
 #include "kernels/gemv.h"
 #include "kernels/matmul.h"
+#include "model/quant.h"
 
 namespace {
 
@@ -28,7 +28,7 @@ Mat make(lk::DType t, int64_t n, int64_t m) {
   std::vector<float> row(n);
   for (int64_t r = 0; r < m; ++r) {
     for (auto& v : row) v = d(rng);
-    (void)lk::quantize_row(t, row.data(), n, w.bytes.data() + r * lk::dtype_row_bytes(t, n));
+    lk::quantize_row(t, row.data(), w.bytes.data() + r * lk::dtype_row_bytes(t, n), n);
   }
   w.view.dtype = t;
   w.view.n_dims = 2;
