@@ -118,13 +118,20 @@ class Runner:
         return self.tok(text, add_special_tokens=first, return_tensors="pt").input_ids
 
     def step(self, ids, cache):
+        # Explicit positions: after a press evicts context tokens the cache is shorter than
+        # the sequence, and positions must continue from the original count (as kvpress's
+        # own pipeline does).
+        n = ids.shape[1]
+        pos = self.torch.arange(self.pos, self.pos + n).unsqueeze(0)
+        self.pos += n
         with self.torch.no_grad():
-            out = self.model(input_ids=ids, past_key_values=cache, use_cache=True)
+            out = self.model(input_ids=ids, past_key_values=cache, position_ids=pos, use_cache=True)
         return out.logits[0, -1], out.past_key_values
 
     def run_sample(self, sample, press):
         from transformers import DynamicCache
         cache = DynamicCache()
+        self.pos = 0
         preds, pending = [], None
         for i, r in enumerate(sample["rounds"]):
             if i == 0:
