@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/command.h"
@@ -32,6 +33,26 @@ std::string printable(const std::string& s) {
   return out;
 }
 
+int run_batch(const Tokenizer& t, const std::string& path, const EncodeOptions& opts) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return report_error("tokenize", not_found("cannot open --batch '{}'", path));
+  std::string line;
+  for (int n = 1; std::getline(f, line); ++n) {
+    std::string text;
+    try {
+      text = nlohmann::json::parse(line).get<std::string>();
+    } catch (const nlohmann::json::exception& e) {
+      return report_error(
+          "tokenize", invalid_argument("--batch {}:{}: not a JSON string: {}", path, n, e.what()));
+    }
+    const auto ids = t.encode(text, opts);
+    std::string out;
+    for (size_t i = 0; i < ids.size(); ++i) out += (i ? " " : "") + std::to_string(ids[i]);
+    std::printf("%s\n", out.c_str());
+  }
+  return 0;
+}
+
 int run_tokenize(int argc, char** argv) {
   CLI::App app{"Tokenize a prompt with a model's tokenizer and print ids and pieces"};
   std::string model, prompt, prompt_file, system, template_name;
@@ -50,6 +71,10 @@ int run_tokenize(int argc, char** argv) {
   app.add_option("--chat-template", template_name,
                  "template family instead of the model's (llama3, chatml, qwen3, mistral, llama2)");
   app.add_flag("--raw", raw, "no chat template (overrides --chat)");
+  std::string batch;
+  app.add_option("--batch", batch,
+                 "tokenize many texts: each line of this file is a JSON string; prints one line "
+                 "of ids per input (for scripts and cross-checks)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -65,6 +90,7 @@ int run_tokenize(int argc, char** argv) {
   auto tok = load_tokenizer(model);
   if (!tok) return report_error("tokenize", tok.status());
   const Tokenizer& t = *tok.value();
+  if (!batch.empty()) return run_batch(t, batch, EncodeOptions{!no_bos, !no_special});
 
   std::string text = prompt;
   bool add_bos = !no_bos;

@@ -20,9 +20,10 @@ bool format_supported(KvFormat f) {
 }
 
 Status unsupported_format(KvFormat f) {
-  return unsupported("attention over KV format '{}' is not implemented by the contiguous "
-                     "kernel (supported: f32, f16, bf16)",
-                     kv_format_name(f));
+  return unsupported(
+      "attention over KV format '{}' is not implemented by the contiguous "
+      "kernel (supported: f32, f16, bf16)",
+      kv_format_name(f));
 }
 
 // Converts n rows of D elements of a float-format run to f32 (or points at them for f32).
@@ -51,7 +52,8 @@ struct RowState {
 
 int64_t attention_bytes_read(const KvHeadView& view, int head_dim) {
   int64_t b = 0;
-  for (const auto& r : view.runs) b += int64_t{r.n_tokens} * head_dim * 2 * kv_format_bits(r.format) / 8;
+  for (const auto& r : view.runs)
+    b += int64_t{r.n_tokens} * head_dim * 2 * kv_format_bits(r.format) / 8;
   return b;
 }
 
@@ -89,14 +91,14 @@ Status attention_kv_head(const KvHeadView& view, const AttentionQuery& qs, float
           for (int g = 0; g < G; ++g) {
             const float* qv = qs.q + i * qs.stride + g * D;
             float* s = scores.data() + static_cast<int64_t>(i * G + g) * kTile;
-            for (int t = 0; t < n; ++t) s[t] = dot_f32(qv, K + static_cast<int64_t>(t) * D, D) * qs.scale;
+            for (int t = 0; t < n; ++t)
+              s[t] = dot_f32(qv, K + static_cast<int64_t>(t) * D, D) * qs.scale;
           }
         }
       }
       // Mask, update the running max and sum, turn scores into unnormalized weights.
       for (int i = 0; i < nq; ++i) {
-        const int visible =
-            static_cast<int>(std::upper_bound(pos, pos + n, qs.positions[i]) - pos);
+        const int visible = static_cast<int>(std::upper_bound(pos, pos + n, qs.positions[i]) - pos);
         for (int g = 0; g < G; ++g) {
           const int r = i * G + g;
           float* s = scores.data() + static_cast<int64_t>(r) * kTile;

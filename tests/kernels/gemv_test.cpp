@@ -57,7 +57,8 @@ class GemvTest : public ::testing::TestWithParam<DType> {};
 TEST_P(GemvTest, MatchesScalarForAllBatchSizes) {
   const DType t = GetParam();
   const bool block = dtype_block_elems(t) > 1;
-  for (int64_t n : block ? std::vector<int64_t>{32, 96, 256} : std::vector<int64_t>{16, 64, 100, 172}) {
+  for (int64_t n :
+       block ? std::vector<int64_t>{32, 96, 256} : std::vector<int64_t>{16, 64, 100, 172}) {
     const int64_t m = 37;
     Weights w = make_weights(t, n, m, 7 + n);
     std::mt19937 rng(3);
@@ -76,7 +77,8 @@ TEST_P(GemvTest, MatchesScalarForAllBatchSizes) {
       for (bool gemm : {false, true}) {
         std::vector<float> y(n_x * m);
         ASSERT_TRUE(matmul_with(w.view, x.data(), n_x, y.data(), gemm).is_ok());
-        for (int64_t i = 0; i < n_x * m; ++i) ASSERT_NEAR(y[i], want[i], bound[i]) << "gemm=" << gemm;
+        for (int64_t i = 0; i < n_x * m; ++i)
+          ASSERT_NEAR(y[i], want[i], bound[i]) << "gemm=" << gemm;
       }
     }
   }

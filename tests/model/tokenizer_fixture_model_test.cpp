@@ -77,5 +77,15 @@ TEST(TokenizerFixture, Llama2FromLlama2cBin) {
   check_vocab("llama2", "tokenizers/llama2c-tokenizer.bin", /*check_special=*/false);
 }
 
+TEST(TokenizerFixture, Llama2FromGguf) {
+  LK_REQUIRE_SHARED_MODELS();
+  check_vocab("llama2", "tokenizers/ggml-vocab-llama-spm.gguf");
+}
+
+TEST(TokenizerFixture, Gpt2FromGguf) {
+  LK_REQUIRE_SHARED_MODELS();
+  check_vocab("gpt2", "tokenizers/ggml-vocab-gpt-2.gguf");
+}
+
 }  // namespace
 }  // namespace lk

@@ -1,5 +1,5 @@
-// llama2.c tokenizer.bin against the goldens of ../shared/models/golden (produced by
-// llama2.c run.c and SentencePiece) and llama.cpp's Llama 2 reference tokenizations.
+// llama2.c tokenizer.bin and GGUF vocabularies against the goldens of ../shared/models/golden
+// (produced by llama2.c run.c and SentencePiece) and llama.cpp's Llama 2 reference tokenizations.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -67,12 +67,6 @@ TEST(Llama2cTokenizer, SentencePieceReferenceEncodings) {
   EXPECT_GE(compared, 6);
 }
 
-}  // namespace
-}  // namespace lk
-
-namespace lk {
-namespace {
-
 // llama.cpp's reference file pair: inputs separated by "\n__ggml_vocab_test__\n", one line of
 // ids (no BOS) per input.
 std::vector<std::pair<std::string, std::vector<int32_t>>> read_vocab_test(const std::string& base) {
@@ -112,6 +106,49 @@ TEST(Llama2cTokenizer, Llama2VocabMatchesLlamaCppReference) {
     EXPECT_EQ(tok->encode(text, /*add_bos=*/false), ids) << "text: '" << text << "'";
     if (!ids.empty()) EXPECT_EQ(tok->decode(ids), text) << "text: '" << text << "'";
   }
+}
+
+TEST(GgufTokenizer, Llama2SpmMatchesLlamaCppReference) {
+  LK_REQUIRE_SHARED_MODELS();
+  auto tok = load("tokenizers/ggml-vocab-llama-spm.gguf");
+  ASSERT_TRUE(tok);
+  EXPECT_EQ(tok->vocab_size(), 32000);
+  EXPECT_EQ(tok->kind(), TokenizerKind::kSpm);
+  EXPECT_EQ(tok->bos_id(), 1);
+  EXPECT_TRUE(tok->add_bos());
+  for (const auto& [text, ids] : read_vocab_test("ggml-vocab-llama-spm.gguf")) {
+    EXPECT_EQ(tok->encode(text, /*add_bos=*/false), ids) << "text: '" << text << "'";
+    if (!ids.empty()) {
+      EXPECT_EQ(tok->decode(ids), text) << "text: '" << text << "'";
+    }
+  }
+  // Control tokens are specials: parsed when trusted, plain text otherwise.
+  EXPECT_EQ(tok->encode("<s>", false), (std::vector<int32_t>{1}));
+  EXPECT_NE(tok->encode("<s>", EncodeOptions{false, false}), (std::vector<int32_t>{1}));
+}
+
+TEST(GgufTokenizer, Gpt2ByteLevelMatchesLlamaCppReference) {
+  LK_REQUIRE_SHARED_MODELS();
+  auto tok = load("tokenizers/ggml-vocab-gpt-2.gguf");
+  ASSERT_TRUE(tok);
+  EXPECT_EQ(tok->vocab_size(), 50257);
+  EXPECT_EQ(tok->kind(), TokenizerKind::kByteBpe);
+  EXPECT_EQ(tok->data().pre, PreTokenizer::kGpt2);
+  for (const auto& [text, ids] : read_vocab_test("ggml-vocab-gpt-2.gguf")) {
+    EXPECT_EQ(tok->encode(text, /*add_bos=*/false), ids) << "text: '" << text << "'";
+    EXPECT_EQ(tok->decode(ids), text) << "text: '" << text << "'";
+  }
+}
+
+TEST(GgufTokenizer, Stories260KGgufEqualsLlama2cBin) {
+  LK_REQUIRE_SHARED_MODELS();
+  auto a = load("stories260K.gguf");
+  auto b = load("tok512.bin");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->vocab_size(), 512);
+  for (const char* text : {"Once upon a time, there was a little girl named Lily.",
+                           "  two  spaces, caf\xC3\xA9 \xF0\x9F\xA4\x97\n\tx 12345"})
+    EXPECT_EQ(a->encode(text, true), b->encode(text, true)) << text;
 }
 
 }  // namespace
