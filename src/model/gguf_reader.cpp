@@ -435,6 +435,15 @@ Status GgufFile::parse_header() {
           p, data_offset_, fsize);
     const uint64_t avail = fsize >= data_offset_ ? fsize - data_offset_ : 0;
     for (const auto& t : tensors_) {
+      // Readers load whole elements (f32) or block scales (f16) through typed pointers, so
+      // the data must sit at their natural alignment (any alignment >= 4 guarantees it).
+      const uintptr_t need = t.dtype == DType::kF32 ? 4 : 2;
+      const uintptr_t addr = reinterpret_cast<uintptr_t>(file_->data()) + data_offset_ + t.offset;
+      if (t.offset <= avail && addr % need != 0)
+        return unsupported(
+            "{}: tensor '{}': data at file offset {} is not {}-byte aligned "
+            "(general.alignment = {})",
+            p, t.name, data_offset_ + t.offset, need, alignment_);
       if (t.offset > avail || static_cast<uint64_t>(t.nbytes) > avail - t.offset)
         return corrupt(
             "{}: tensor '{}': data [{}, {}) lies past the end of the data section "

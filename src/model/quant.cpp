@@ -284,6 +284,7 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
   LK_CHECK_MSG(n % bs == 0, "{} elements is not a multiple of the {} block size {}", n,
                dtype_name(t), bs);
   const int64_t nb = n / bs;
+  if (n == 0) return;  // empty tensors may come with null pointers
   switch (t) {
     case DType::kF32:
       std::memcpy(dst, src, n * sizeof(float));
@@ -322,6 +323,7 @@ void quantize_row(DType t, const float* src, void* dst, int64_t n) {
   LK_CHECK_MSG(n % bs == 0, "{} elements is not a multiple of the {} block size {}", n,
                dtype_name(t), bs);
   const int64_t nb = n / bs;
+  if (n == 0) return;  // empty tensors may come with null pointers
   switch (t) {
     case DType::kF32:
       std::memcpy(dst, src, n * sizeof(float));

@@ -127,6 +127,14 @@ Status SafetensorsFile::add_shard(std::unique_ptr<MappedFile> file) {
       return corrupt("{}: data_offsets span {} bytes but shape {} of {} needs {}", what,
                      e.end - e.begin, v.at("shape").dump(), e.dtype_name,
                      n_elem * static_cast<uint64_t>(esize));
+    // Typed loads need the data at its element's natural alignment; the reference writer pads
+    // the header to 8 bytes, so only hand-made files trip this.
+    const uintptr_t addr = reinterpret_cast<uintptr_t>(file->data()) + 8 + n + e.begin;
+    if (e.begin != e.end && addr % static_cast<uintptr_t>(esize) != 0)
+      return unsupported(
+          "{}: data at file offset {} is not aligned to its {}-byte elements "
+          "(header length {} should be padded to a multiple of 8)",
+          what, 8 + n + e.begin, esize, n);
     if (index_.count(name) != 0)
       return corrupt("{}: duplicate tensor (also in another shard)", what);
     if (e.begin != e.end) ranges.emplace_back(e.begin, e.end);

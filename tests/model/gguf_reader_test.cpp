@@ -233,6 +233,24 @@ TEST(GgufReader, RejectsBadMetadata) {
   }
 }
 
+TEST(GgufReader, MisalignedTensorDataRefused) {
+  // general.alignment = 1 lets a writer put f32 data at an odd offset; views would then be
+  // misaligned for typed loads, so the reader refuses such files.
+  for (const std::string key : {"k", "kk", "kkk", "kkkk"}) {
+    GgufWriter w(1);
+    w.set_u8(key, 1);
+    float a[2] = {1, 2};
+    ASSERT_TRUE(w.add_tensor("a", DType::kF32, {2}, a, 8).is_ok());
+    auto b = w.to_bytes();
+    auto h = GgufFile::from_memory(b.data(), b.size(), "mem.gguf", {.header_only = true});
+    ASSERT_TRUE(h.is_ok());
+    auto g = GgufFile::from_memory(b.data(), b.size(), "mem.gguf");
+    const bool aligned = (reinterpret_cast<uintptr_t>(b.data()) + (*h)->data_offset()) % 4 == 0;
+    EXPECT_EQ(g.is_ok(), aligned) << key;
+    if (!aligned) EXPECT_NE(g.status().message().find("aligned"), std::string::npos);
+  }
+}
+
 TEST(GgufReader, NestedArrays) {
   GgufWriter w;
   std::vector<uint8_t> enc;

@@ -48,7 +48,9 @@ TEST(Safetensors, RoundTrip) {
   EXPECT_EQ((*s)->tensor("zz").status().code(), StatusCode::kNotFound);
 }
 
-std::vector<uint8_t> with_header(const std::string& json, size_t data_bytes) {
+// A file with this header (padded with spaces to 8 bytes, as writers do) and zeroed data.
+std::vector<uint8_t> with_header(std::string json, size_t data_bytes, bool pad = true) {
+  while (pad && json.size() % 8 != 0) json += ' ';
   const uint64_t n = json.size();
   std::vector<uint8_t> b(8 + n + data_bytes, 0);
   std::memcpy(b.data(), &n, 8);
@@ -102,6 +104,16 @@ TEST(Safetensors, EveryFieldValidated) {
   auto trunc = ok;
   trunc.resize(20);
   expect_error(trunc, "truncated");
+}
+
+TEST(Safetensors, MisalignedDataRefused) {
+  const std::string h = R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  auto b = with_header(h + " ", 8, /*pad=*/h.size() % 4 == 3);  // header length not 0 mod 4
+  ASSERT_NE((b.size() - 8) % 4, 0u);
+  auto s = SafetensorsFile::from_memory(b.data(), b.size(), "m.safetensors");
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(s.status().message().find("aligned"), std::string::npos) << s.status().message();
 }
 
 TEST(Safetensors, UnsupportedDtypeListedButRefused) {
