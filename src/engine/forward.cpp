@@ -18,7 +18,9 @@ namespace lk {
 
 namespace {
 
-const float* f32(const TensorView& t) { return static_cast<const float*>(t.data); }
+const float* f32(const TensorView& t) {
+  return static_cast<const float*>(t.data);
+}
 
 // First non-ok status of a parallel region.
 class ErrorSlot {
@@ -50,7 +52,8 @@ Forward::Forward(const Model& model, KvCache* cache, ForwardOptions options)
 
 void Forward::ensure_buffers(int64_t T) {
   const ModelSpec& s = model_.spec;
-  const int64_t q_dim = int64_t{s.n_heads} * s.head_dim, kv_dim = int64_t{s.n_kv_heads} * s.head_dim;
+  const int64_t q_dim = int64_t{s.n_heads} * s.head_dim,
+                kv_dim = int64_t{s.n_kv_heads} * s.head_dim;
   auto grow = [](std::vector<float>& b, int64_t n) {
     if (static_cast<int64_t>(b.size()) < n) b.resize(n);
   };
@@ -81,8 +84,8 @@ Status Forward::forward(std::span<const SeqBatch> batch, std::vector<float>* log
     }
     for (int32_t t : b.tokens) {
       if (t < 0 || t >= s.vocab_size) {
-        return invalid_argument("token id {} out of range [0, {}) in sequence {}", t,
-                                s.vocab_size, b.seq);
+        return invalid_argument("token id {} out of range [0, {}) in sequence {}", t, s.vocab_size,
+                                b.seq);
       }
     }
     logit_base[e] = n_logit_rows;
@@ -159,68 +162,86 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
 
   for (int l = 0; l < s.n_layers; ++l) {
     const LayerWeights& L = w.layers[l];
-    parallel_for(T, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) rmsnorm(&xn_[r * d], &x_[r * d], f32(L.attn_norm), d, s.rms_eps);
-    }, 16);
+    parallel_for(
+        T,
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r)
+            rmsnorm(&xn_[r * d], &x_[r * d], f32(L.attn_norm), d, s.rms_eps);
+        },
+        16);
     LK_RETURN_IF_ERROR(matmul(L.wq, xn_.data(), T, q_.data()));
     LK_RETURN_IF_ERROR(matmul(L.wk, xn_.data(), T, k_.data()));
     LK_RETURN_IF_ERROR(matmul(L.wv, xn_.data(), T, v_.data()));
-    parallel_for(T, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        float* q = &q_[r * q_dim];
-        float* k = &k_[r * kv_dim];
-        if (L.bq.data) {
-          add_inplace(q, f32(L.bq), q_dim);
-          add_inplace(k, f32(L.bk), kv_dim);
-          add_inplace(&v_[r * kv_dim], f32(L.bv), kv_dim);
-        }
-        if (L.q_norm.data) {  // qwen3: per-head RMSNorm of q and k before RoPE
-          for (int h = 0; h < n_heads; ++h) rmsnorm(q + h * D, q + h * D, f32(L.q_norm), D, s.rms_eps);
-          for (int h = 0; h < n_kv; ++h) rmsnorm(k + h * D, k + h * D, f32(L.k_norm), D, s.rms_eps);
-        }
-        rope(q, n_heads, D, &cos_sin_[r * D], adjacent);
-        rope(k, n_kv, D, &cos_sin_[r * D], adjacent);
-      }
-    }, 4);
+    parallel_for(
+        T,
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r) {
+            float* q = &q_[r * q_dim];
+            float* k = &k_[r * kv_dim];
+            if (L.bq.data) {
+              add_inplace(q, f32(L.bq), q_dim);
+              add_inplace(k, f32(L.bk), kv_dim);
+              add_inplace(&v_[r * kv_dim], f32(L.bv), kv_dim);
+            }
+            if (L.q_norm.data) {  // qwen3: per-head RMSNorm of q and k before RoPE
+              for (int h = 0; h < n_heads; ++h)
+                rmsnorm(q + h * D, q + h * D, f32(L.q_norm), D, s.rms_eps);
+              for (int h = 0; h < n_kv; ++h)
+                rmsnorm(k + h * D, k + h * D, f32(L.k_norm), D, s.rms_eps);
+            }
+            rope(q, n_heads, D, &cos_sin_[r * D], adjacent);
+            rope(k, n_kv, D, &cos_sin_[r * D], adjacent);
+          }
+        },
+        4);
     for (const Piece& p : pieces) {
-      LK_RETURN_IF_ERROR(cache_->append(
-          p.seq, l, std::span<const int32_t>(&pos_[p.row0], p.n), &k_[p.row0 * kv_dim],
-          &v_[p.row0 * kv_dim]));
+      LK_RETURN_IF_ERROR(cache_->append(p.seq, l, std::span<const int32_t>(&pos_[p.row0], p.n),
+                                        &k_[p.row0 * kv_dim], &v_[p.row0 * kv_dim]));
     }
     ErrorSlot err;
     std::atomic<int64_t> kv_bytes{0};
-    parallel_for(static_cast<int64_t>(tasks.size()), [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        const Task& task = tasks[t];
-        const Piece& p = pieces[task.piece];
-        const KvHeadView view = cache_->view(p.seq, l, task.kv_head);
-        const int64_t r0 = p.row0 + task.q0;
-        AttentionQuery aq;
-        aq.q = &q_[r0 * q_dim + int64_t{task.kv_head} * group * D];
-        aq.stride = q_dim;
-        aq.positions = &pos_[r0];
-        aq.n_q = static_cast<int>(task.nq);
-        aq.group = group;
-        aq.head_dim = D;
-        aq.scale = scale;
-        err.set(attention_kv_head(view, aq, &att_[r0 * q_dim + int64_t{task.kv_head} * group * D],
-                                  q_dim));
-        kv_bytes += attention_bytes_read(view, D);
-      }
-    });
+    // Tasks cost about (visible tokens x queries x group x D); below ~256K multiply-adds in
+    // all a parallel region costs more than it saves.
+    const int64_t work = (pieces.back().pos0 + pieces.back().n) * T * group * D;
+    const int64_t min_tasks = work < (int64_t{1} << 18) ? static_cast<int64_t>(tasks.size()) : 1;
+    parallel_for(
+        static_cast<int64_t>(tasks.size()),
+        [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t) {
+            const Task& task = tasks[t];
+            const Piece& p = pieces[task.piece];
+            const KvHeadView view = cache_->view(p.seq, l, task.kv_head);
+            const int64_t r0 = p.row0 + task.q0;
+            AttentionQuery aq;
+            aq.q = &q_[r0 * q_dim + int64_t{task.kv_head} * group * D];
+            aq.stride = q_dim;
+            aq.positions = &pos_[r0];
+            aq.n_q = static_cast<int>(task.nq);
+            aq.group = group;
+            aq.head_dim = D;
+            aq.scale = scale;
+            err.set(attention_kv_head(
+                view, aq, &att_[r0 * q_dim + int64_t{task.kv_head} * group * D], q_dim));
+            kv_bytes += attention_bytes_read(view, D);
+          }
+        },
+        min_tasks);
     LK_RETURN_IF_ERROR(err.get());
     stats_.kv_bytes_read += kv_bytes.load();
     LK_RETURN_IF_ERROR(matmul(L.wo, att_.data(), T, tmp_.data()));
     add_inplace(x_.data(), tmp_.data(), T * d);
 
-    parallel_for(T, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) rmsnorm(&xn_[r * d], &x_[r * d], f32(L.ffn_norm), d, s.rms_eps);
-    }, 16);
+    parallel_for(
+        T,
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t r = r0; r < r1; ++r)
+            rmsnorm(&xn_[r * d], &x_[r * d], f32(L.ffn_norm), d, s.rms_eps);
+        },
+        16);
     LK_RETURN_IF_ERROR(matmul(L.w_gate, xn_.data(), T, gate_.data()));
     LK_RETURN_IF_ERROR(matmul(L.w_up, xn_.data(), T, up_.data()));
-    parallel_for(T * ff, [&](int64_t i0, int64_t i1) {
-      silu_mul(&gate_[i0], &up_[i0], i1 - i0);
-    }, 4096);
+    parallel_for(
+        T * ff, [&](int64_t i0, int64_t i1) { silu_mul(&gate_[i0], &up_[i0], i1 - i0); }, 4096);
     LK_RETURN_IF_ERROR(matmul(L.w_down, gate_.data(), T, tmp_.data()));
     add_inplace(x_.data(), tmp_.data(), T * d);
   }
@@ -247,7 +268,8 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
   std::vector<float> out(R * s.vocab_size);
   LK_RETURN_IF_ERROR(matmul(w.output, xn_.data(), R, out.data()));
   for (int64_t i = 0; i < R; ++i) {
-    std::copy_n(&out[i * s.vocab_size], s.vocab_size, logits->data() + rows[i].second * s.vocab_size);
+    std::copy_n(&out[i * s.vocab_size], s.vocab_size,
+                logits->data() + rows[i].second * s.vocab_size);
   }
   return Status::ok();
 }

@@ -49,10 +49,10 @@ class Forward {
   struct Piece {  // a contiguous part of one entry inside one step
     size_t entry;
     SeqId seq;
-    int64_t first;   // index into entry tokens
+    int64_t first;  // index into entry tokens
     int64_t n;
-    int32_t pos0;    // position of the first token
-    int64_t row0;    // first activation row in the step
+    int32_t pos0;  // position of the first token
+    int64_t row0;  // first activation row in the step
   };
   Status step(std::span<const SeqBatch> batch, const std::vector<Piece>& pieces, int64_t T,
               std::vector<float>* logits, const std::vector<int64_t>& logit_row_base);
@@ -64,13 +64,13 @@ class Forward {
   ForwardStats stats_;
   std::vector<float> inv_freq_;  // [head_dim / 2]
   // Activations of one step (T tokens):
-  std::vector<float> x_, xn_;    // [T][d_model]
-  std::vector<float> q_, k_, v_; // [T][q_dim], [T][kv_dim], [T][kv_dim]
-  std::vector<float> att_;       // [T][q_dim]
-  std::vector<float> gate_, up_; // [T][ffn_dim]
-  std::vector<float> tmp_;       // [T][d_model]
-  std::vector<float> cos_sin_;   // [T][head_dim / 2][2]
-  std::vector<int32_t> pos_;     // [T]
+  std::vector<float> x_, xn_;     // [T][d_model]
+  std::vector<float> q_, k_, v_;  // [T][q_dim], [T][kv_dim], [T][kv_dim]
+  std::vector<float> att_;        // [T][q_dim]
+  std::vector<float> gate_, up_;  // [T][ffn_dim]
+  std::vector<float> tmp_;        // [T][d_model]
+  std::vector<float> cos_sin_;    // [T][head_dim / 2][2]
+  std::vector<int32_t> pos_;      // [T]
 };
 
 }  // namespace lk

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "engine/file_map.h"
+#include "model/mapped_file.h"
 
 namespace lk {
 
@@ -41,9 +41,9 @@ bool llama2c_looks_like(const std::string& path) {
 }
 
 Result<Model> llama2c_load(const std::string& path) {
-  LK_ASSIGN_OR_RETURN(auto file, FileMap::open(path));
+  LK_ASSIGN_OR_RETURN(std::shared_ptr<MappedFile> file, MappedFile::open(path));
   const uint8_t* base = file->data();
-  const int64_t size = file->size();
+  const int64_t size = static_cast<int64_t>(file->size());
   if (size < 28) return corrupt("{}: too small for a llama2.c header ({} bytes)", path, size);
 
   Config c{};

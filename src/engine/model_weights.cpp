@@ -145,6 +145,11 @@ Status model_spec_validate_for_engine(const ModelSpec& s) {
         "by the engine (supported: llama, mistral, qwen2, qwen3)",
         s.arch);
   }
+  if (s.rope_scaling == RopeScaling::kYarn) {
+    return unsupported(
+        "YaRN rope scaling is not implemented by the engine (supported: none, "
+        "linear, llama3)");
+  }
   if (s.rope_scaling == RopeScaling::kLlama3 &&
       (s.rope_original_context <= 0 || s.rope_factor <= 0 ||
        s.rope_high_freq_factor <= s.rope_low_freq_factor)) {

@@ -28,8 +28,8 @@ struct LoadF32 {
 };
 struct LoadF16 {
   static __m512 load(const uint8_t* row, int64_t i) {
-    return _mm512_cvtph_ps(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(reinterpret_cast<const uint16_t*>(row) + i)));
+    return _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(reinterpret_cast<const uint16_t*>(row) + i)));
   }
   static __m512 load_masked(const uint8_t* row, int64_t i, __mmask16 m) {
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, reinterpret_cast<const uint16_t*>(row) + i));
@@ -64,8 +64,8 @@ void row_dot_float(const uint8_t* row, int64_t n, const float* x, int64_t xs, fl
   }
   for (; i < n; i += 16) {
     const int64_t left = n - i;
-    const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xffff)
-                                   : static_cast<__mmask16>((1u << left) - 1);
+    const __mmask16 m =
+        left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
     const __m512 w = L::load_masked(row, i, m);
     for (int t = 0; t < NX; ++t) {
       acc0[t] = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m, x + t * xs + i), acc0[t]);
@@ -113,11 +113,10 @@ void row_dot_q4_0(const uint8_t* row, int64_t n, const float* x, int64_t xs, flo
   for (int64_t b = 0; b < n / 32; ++b, row += 18) {
     const __m512 d = _mm512_set1_ps(load_f16_scale(row));
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2));
-    const __m512 w0 = _mm512_sub_ps(
-        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(v, low4))), eight);
+    const __m512 w0 =
+        _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(v, low4))), eight);
     const __m512 w1 = _mm512_sub_ps(
-        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(v, 4), low4))),
-        eight);
+        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(v, 4), low4))), eight);
     for (int t = 0; t < NX; ++t) {
       const float* xb = x + t * xs + b * 32;
       __m512 p = _mm512_mul_ps(w0, _mm512_loadu_ps(xb));
@@ -133,26 +132,61 @@ using RowDotFn = void (*)(const uint8_t*, int64_t, const float*, int64_t, float*
 template <template <int> class K>
 RowDotFn pick(int nx) {
   switch (nx) {
-    case 1: return &K<1>::run;
-    case 2: return &K<2>::run;
-    case 3: return &K<3>::run;
-    default: return &K<4>::run;
+    case 1:
+      return &K<1>::run;
+    case 2:
+      return &K<2>::run;
+    case 3:
+      return &K<3>::run;
+    default:
+      return &K<4>::run;
   }
 }
-template <int NX> struct KF32 { static void run(const uint8_t* r, int64_t n, const float* x, int64_t s, float* o) { row_dot_float<LoadF32, NX>(r, n, x, s, o); } };
-template <int NX> struct KF16 { static void run(const uint8_t* r, int64_t n, const float* x, int64_t s, float* o) { row_dot_float<LoadF16, NX>(r, n, x, s, o); } };
-template <int NX> struct KBF16 { static void run(const uint8_t* r, int64_t n, const float* x, int64_t s, float* o) { row_dot_float<LoadBF16, NX>(r, n, x, s, o); } };
-template <int NX> struct KQ8 { static void run(const uint8_t* r, int64_t n, const float* x, int64_t s, float* o) { row_dot_q8_0<NX>(r, n, x, s, o); } };
-template <int NX> struct KQ4 { static void run(const uint8_t* r, int64_t n, const float* x, int64_t s, float* o) { row_dot_q4_0<NX>(r, n, x, s, o); } };
+template <int NX>
+struct KF32 {
+  static void run(const uint8_t* r, int64_t n, const float* x, int64_t s, float* o) {
+    row_dot_float<LoadF32, NX>(r, n, x, s, o);
+  }
+};
+template <int NX>
+struct KF16 {
+  static void run(const uint8_t* r, int64_t n, const float* x, int64_t s, float* o) {
+    row_dot_float<LoadF16, NX>(r, n, x, s, o);
+  }
+};
+template <int NX>
+struct KBF16 {
+  static void run(const uint8_t* r, int64_t n, const float* x, int64_t s, float* o) {
+    row_dot_float<LoadBF16, NX>(r, n, x, s, o);
+  }
+};
+template <int NX>
+struct KQ8 {
+  static void run(const uint8_t* r, int64_t n, const float* x, int64_t s, float* o) {
+    row_dot_q8_0<NX>(r, n, x, s, o);
+  }
+};
+template <int NX>
+struct KQ4 {
+  static void run(const uint8_t* r, int64_t n, const float* x, int64_t s, float* o) {
+    row_dot_q4_0<NX>(r, n, x, s, o);
+  }
+};
 
 RowDotFn row_dot_for(DType t, int nx) {
   switch (t) {
-    case DType::kF32: return pick<KF32>(nx);
-    case DType::kF16: return pick<KF16>(nx);
-    case DType::kBF16: return pick<KBF16>(nx);
-    case DType::kQ8_0: return pick<KQ8>(nx);
-    case DType::kQ4_0: return pick<KQ4>(nx);
-    default: return nullptr;
+    case DType::kF32:
+      return pick<KF32>(nx);
+    case DType::kF16:
+      return pick<KF16>(nx);
+    case DType::kBF16:
+      return pick<KBF16>(nx);
+    case DType::kQ8_0:
+      return pick<KQ8>(nx);
+    case DType::kQ4_0:
+      return pick<KQ4>(nx);
+    default:
+      return nullptr;
   }
 }
 #endif  // AVX-512
@@ -167,8 +201,8 @@ bool gemv_has_native_kernel(DType t) {
 #endif
 }
 
-Status gemv_rows_scalar(const TensorView& w, int64_t r0, int64_t r1, const float* x,
-                        int64_t n_x, int64_t x_stride, float* y, int64_t y_stride) {
+Status gemv_rows_scalar(const TensorView& w, int64_t r0, int64_t r1, const float* x, int64_t n_x,
+                        int64_t x_stride, float* y, int64_t y_stride) {
   const int64_t n = w.ne[0];
   std::vector<float> row(n);
   for (int64_t r = r0; r < r1; ++r) {

@@ -18,8 +18,8 @@ Status gemv_rows(const TensorView& w, int64_t r0, int64_t r1, const float* x, in
 
 // The same product with plain scalar code (row_to_f32, then a sequential f32 sum): the
 // reference the AVX-512 kernels are tested against.
-Status gemv_rows_scalar(const TensorView& w, int64_t r0, int64_t r1, const float* x,
-                        int64_t n_x, int64_t x_stride, float* y, int64_t y_stride);
+Status gemv_rows_scalar(const TensorView& w, int64_t r0, int64_t r1, const float* x, int64_t n_x,
+                        int64_t x_stride, float* y, int64_t y_stride);
 
 // True when dtype has a hand-written kernel (otherwise rows are converted first).
 bool gemv_has_native_kernel(DType t);

@@ -43,10 +43,11 @@ class FirstError {
 Status matmul_gemv(const TensorView& w, const float* x, int64_t n_x, float* y) {
   const int64_t n = w.ne[0], m = w.ne[1];
   FirstError err;
+  // A thread's share must be worth a parallel region (~64 KiB of weights): tiny matrices
+  // run on the calling thread instead of paying the fork/join.
+  const int64_t min_rows = std::max<int64_t>(16, (64 * 1024) / std::max<int64_t>(1, w.row_bytes()));
   parallel_for(
-      m,
-      [&](int64_t r0, int64_t r1) { err.set(gemv_rows(w, r0, r1, x, n_x, n, y, m)); },
-      64);
+      m, [&](int64_t r0, int64_t r1) { err.set(gemv_rows(w, r0, r1, x, n_x, n, y, m)); }, min_rows);
   return err.get();
 }
 

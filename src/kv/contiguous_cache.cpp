@@ -20,9 +20,10 @@ ContiguousKvCache::ContiguousKvCache(int n_layers, int n_kv_heads, int head_dim,
 Result<std::unique_ptr<ContiguousKvCache>> contiguous_cache_create(int n_layers, int n_kv_heads,
                                                                    int head_dim, KvFormat format) {
   if (format != KvFormat::kF32 && format != KvFormat::kF16 && format != KvFormat::kBF16) {
-    return unsupported("the contiguous KV cache stores f32, f16 or bf16 (got '{}'; quantized "
-                       "formats need the paged manager)",
-                       kv_format_name(format));
+    return unsupported(
+        "the contiguous KV cache stores f32, f16 or bf16 (got '{}'; quantized "
+        "formats need the paged manager)",
+        kv_format_name(format));
   }
   if (n_layers <= 0 || n_kv_heads <= 0 || head_dim <= 0) {
     return invalid_argument("KV cache shape must be positive (layers={} kv_heads={} head_dim={})",
@@ -77,7 +78,9 @@ Status ContiguousKvCache::append(SeqId seq, int layer, std::span<const int32_t> 
       for (int64_t t = 0; t < n; ++t) {
         const float* x = src + (t * n_kv_heads_ + h) * D;
         switch (format_) {
-          case KvFormat::kF32: std::memcpy(out + t * row, x, row); break;
+          case KvFormat::kF32:
+            std::memcpy(out + t * row, x, row);
+            break;
           case KvFormat::kF16: {
             auto* o = reinterpret_cast<uint16_t*>(out + t * row);
             for (int d = 0; d < D; ++d) o[d] = f32_to_f16(x[d]);
@@ -119,7 +122,9 @@ int64_t ContiguousKvCache::seq_length(SeqId seq) const {
   return static_cast<int64_t>(it->second.layers.back().positions.size());
 }
 
-void ContiguousKvCache::release(SeqId seq) { seqs_.erase(seq); }
+void ContiguousKvCache::release(SeqId seq) {
+  seqs_.erase(seq);
+}
 
 int64_t ContiguousKvCache::bytes_used() const {
   int64_t b = 0;

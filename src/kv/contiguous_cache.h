@@ -32,8 +32,8 @@ class ContiguousKvCache final : public KvCache {
 
  private:
   struct LayerStore {
-    std::vector<int32_t> positions;        // [n]
-    std::vector<std::vector<uint8_t>> k;   // [kv_head] -> [n][head_dim] elements
+    std::vector<int32_t> positions;       // [n]
+    std::vector<std::vector<uint8_t>> k;  // [kv_head] -> [n][head_dim] elements
     std::vector<std::vector<uint8_t>> v;
   };
   struct SeqStore {

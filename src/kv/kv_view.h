@@ -35,8 +35,11 @@ int kv_format_bits(KvFormat f);
 // Layouts (head_dim = D):
 //  float formats: k, v are [n_tokens][D] in the format's element type.
 //  kInt8: k, v are int8 [n_tokens][D]; k_scale, v_scale are f32 [n_tokens] (x = q * scale).
-//  kInt4 / kInt2: see kv/README.md (KIVI layout: K packed per channel with k_scale/k_zero
-//    [D] for the run's token group; V packed per token with v_scale/v_zero [n_tokens]).
+//  kInt4 / kInt2: see kv/README.md (KIVI layout). k, v are packed codes [n_tokens][D*bits/8]
+//    (token-major, channel 0 in the lowest bits). K is quantized per channel over the run's
+//    token group: k_qparams f16 [D][2] = (scale, zero); V per token: v_qparams f16
+//    [n_tokens][2]. x = code * scale + zero. k_scale/k_zero/v_scale/v_zero are unused (null).
+//    (Decode with kernels/attention_quant.h; f16 parameters keep int4 under 27% of f16 bytes.)
 struct KvRun {
   KvFormat format = KvFormat::kF32;
   int32_t n_tokens = 0;
@@ -47,6 +50,8 @@ struct KvRun {
   const float* v_scale = nullptr;
   const float* v_zero = nullptr;
   const int32_t* positions = nullptr;  // [n_tokens] original positions (RoPE already applied)
+  const uint16_t* k_qparams = nullptr;  // kInt4/kInt2 only: f16 [D][2] (scale, zero) per channel
+  const uint16_t* v_qparams = nullptr;  // kInt4/kInt2 only: f16 [n_tokens][2] per token
 };
 
 // Everything one kv-head of one layer holds for one sequence, in position order of runs.

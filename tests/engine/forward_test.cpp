@@ -79,14 +79,16 @@ TEST_P(ForwardVsReference, PrefillDecodeAndBatchingMatch) {
     const int V = spec.vocab_size;
 
     // (a) whole prompt, all logits, chunk of 16 (3 steps, gemm + attention across chunks)
-    auto cache = contiguous_cache_create(spec.n_layers, spec.n_kv_heads, spec.head_dim, KvFormat::kF32);
+    auto cache =
+        contiguous_cache_create(spec.n_layers, spec.n_kv_heads, spec.head_dim, KvFormat::kF32);
     ASSERT_TRUE(cache.is_ok());
     Forward fwd(*m, cache->get(), ForwardOptions{16});
     std::vector<float> logits;
     SeqBatch b{1, std::span<const int32_t>(ids.data(), 30), true};
     ASSERT_TRUE(fwd.forward(std::span<const SeqBatch>(&b, 1), &logits).is_ok());
     for (int p = 0; p < 30; ++p) {
-      ASSERT_LT(max_abs_diff(&logits[p * V], want[p].data(), V), tol) << dtype_name(dt) << " pos " << p;
+      ASSERT_LT(max_abs_diff(&logits[p * V], want[p].data(), V), tol)
+          << dtype_name(dt) << " pos " << p;
     }
     // (b) decode the rest one token at a time, batched with two other sequences that run
     // the same tokens from scratch (prefill + decode in one step).
@@ -99,7 +101,8 @@ TEST_P(ForwardVsReference, PrefillDecodeAndBatchingMatch) {
       ASSERT_TRUE(fwd.forward(batch, &logits).is_ok());
       ASSERT_LT(max_abs_diff(&logits[0], want[p].data(), V), tol) << "decode pos " << p;
       if (p == 30) {
-        for (int j = 0; j < 3; ++j) ASSERT_LT(max_abs_diff(&logits[(1 + j) * V], want[j].data(), V), tol);
+        for (int j = 0; j < 3; ++j)
+          ASSERT_LT(max_abs_diff(&logits[(1 + j) * V], want[j].data(), V), tol);
         ASSERT_LT(max_abs_diff(&logits[4 * V], want[0].data(), V), tol);
       } else {
         ASSERT_LT(max_abs_diff(&logits[V], want[p - 30].data(), V), tol) << "seq 3 pos " << p - 30;
@@ -111,19 +114,21 @@ TEST_P(ForwardVsReference, PrefillDecodeAndBatchingMatch) {
 
 INSTANTIATE_TEST_SUITE_P(
     Architectures, ForwardVsReference,
-    ::testing::Values(Variant{"llama_gqa", 4, 2, false, false, true, false, RopeStyle::kAdjacentPairs},
-                      Variant{"llama_mha_untied", 4, 4, false, false, false, false, RopeStyle::kRotateHalf},
-                      Variant{"mqa", 4, 1, false, false, true, false, RopeStyle::kRotateHalf},
-                      Variant{"llama3_rope", 4, 2, false, false, true, true, RopeStyle::kRotateHalf},
-                      Variant{"qwen2_bias", 4, 2, true, false, false, false, RopeStyle::kRotateHalf},
-                      Variant{"qwen3_qknorm", 4, 2, false, true, true, false, RopeStyle::kRotateHalf}),
+    ::testing::Values(
+        Variant{"llama_gqa", 4, 2, false, false, true, false, RopeStyle::kAdjacentPairs},
+        Variant{"llama_mha_untied", 4, 4, false, false, false, false, RopeStyle::kRotateHalf},
+        Variant{"mqa", 4, 1, false, false, true, false, RopeStyle::kRotateHalf},
+        Variant{"llama3_rope", 4, 2, false, false, true, true, RopeStyle::kRotateHalf},
+        Variant{"qwen2_bias", 4, 2, true, false, false, false, RopeStyle::kRotateHalf},
+        Variant{"qwen3_qknorm", 4, 2, false, true, true, false, RopeStyle::kRotateHalf}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(Forward, RejectsBadInputWithoutTouchingTheCache) {
   ModelSpec spec = small_spec(4, 2);
   auto m = random_model(spec, DType::kF32, 1);
   ASSERT_TRUE(m.is_ok());
-  auto cache = contiguous_cache_create(spec.n_layers, spec.n_kv_heads, spec.head_dim, KvFormat::kF16);
+  auto cache =
+      contiguous_cache_create(spec.n_layers, spec.n_kv_heads, spec.head_dim, KvFormat::kF16);
   Forward fwd(*m, cache->get());
   std::vector<float> logits;
   const std::vector<int32_t> bad = {1, 2, 999};

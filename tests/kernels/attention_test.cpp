@@ -70,7 +70,7 @@ TEST(Attention, MatchesScalarReference) {
           const int32_t last = view.runs.back().positions[view.runs.back().n_tokens - 1];
           std::vector<int32_t> qpos(nq);
           for (int i = 0; i < nq; ++i) qpos[i] = last - (nq - 1 - i) * 7;  // causal prefix
-          const int64_t stride = int64_t{G} * D + 3;  // padded rows
+          const int64_t stride = int64_t{G} * D + 3;                       // padded rows
           std::vector<float> q(nq * stride);
           for (auto& x : q) x = dist(rng);
           AttentionQuery aq{q.data(), stride, qpos.data(), nq, G, D, 0.125f};

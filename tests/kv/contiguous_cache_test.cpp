@@ -25,7 +25,7 @@ TEST(ContiguousCache, AppendsAndViewsPerHead) {
   ASSERT_EQ(view.runs.size(), 1u);
   EXPECT_EQ(view.runs[0].n_tokens, 3);
   const auto* kh = static_cast<const uint16_t*>(view.runs[0].k);
-  EXPECT_EQ(f16_to_f32(kh[0]), 4.0f);  // token 0, head 1, dim 0
+  EXPECT_EQ(f16_to_f32(kh[0]), 4.0f);   // token 0, head 1, dim 0
   EXPECT_EQ(f16_to_f32(kh[4]), 12.0f);  // token 1, head 1, dim 0
   EXPECT_EQ(cache.bytes_used(), 2 * 2 * 2 * 3 * 4 * 2);
   // positions must ascend

@@ -1,0 +1,264 @@
+// longkv run: load a model (GGUF, Hugging Face folder, llama2.c .bin), tokenize a prompt
+// (optionally through the chat template), generate with the fast batched engine and stream
+// the text to stdout; prefill and decode speed go to stderr.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "cli/command.h"
+#include "core/parallel.h"
+#include "engine/forward.h"
+#include "engine/generate.h"
+#include "engine/model_loader.h"
+#include "kv/contiguous_cache.h"
+#include "model/chat_template.h"
+#include "model/tokenizer/tokenizer.h"
+
+namespace lk::cli {
+namespace {
+
+uint64_t seed_or_clock(int64_t seed) {
+  return seed >= 0
+             ? static_cast<uint64_t>(seed)
+             : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+}
+
+Status write_logits(const std::string& path, const std::vector<float>& logits) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return io_error("cannot write --dump-logits '{}'", path);
+  const size_t n = std::fwrite(logits.data(), 4, logits.size(), f);
+  const bool ok = std::fclose(f) == 0 && n == logits.size();
+  return ok ? Status::ok() : io_error("short write to '{}'", path);
+}
+
+// --prompt-ids: ids in, ids out (no tokenizer), e.g. for checks against transformers.
+int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& dump_logits,
+                 int n_predict, float temp, int top_k, float top_p, int64_t seed, int chunk,
+                 int64_t ctx, KvFormat kv_format) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(ids_s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      const long v = std::stol(item, &used);
+      if (used != item.size() || v < 0 || v >= m.spec.vocab_size) throw std::out_of_range(item);
+      ids.push_back(static_cast<int32_t>(v));
+    } catch (const std::exception&) {
+      return report_error("run", invalid_argument("--prompt-ids: '{}' is not a token id in [0, {})",
+                                                  item, m.spec.vocab_size));
+    }
+  }
+  if (ids.empty()) return report_error("run", invalid_argument("--prompt-ids is empty"));
+  GenerateOptions opt;
+  opt.max_new_tokens = n_predict;
+  opt.sampler = {temp, top_k, top_p, seed_or_clock(seed)};
+  opt.max_context = ctx > 0 ? ctx : m.spec.max_context;
+  std::vector<float> prompt_logits;
+  if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
+  auto cache =
+      contiguous_cache_create(m.spec.n_layers, m.spec.n_kv_heads, m.spec.head_dim, kv_format);
+  if (!cache) return report_error("run", cache.status());
+  Forward fwd(m, cache->get(), ForwardOptions{chunk});
+  bool first = true;
+  auto res = generate(fwd, 0, ids, opt, [&](int32_t id) {
+    std::printf(first ? "%d" : " %d", id);
+    first = false;
+    std::fflush(stdout);
+    return true;
+  });
+  if (!res) return report_error("run", res.status());
+  std::printf("\n");
+  if (!dump_logits.empty()) {
+    if (auto st = write_logits(dump_logits, prompt_logits); !st.is_ok())
+      return report_error("run", st);
+  }
+  return 0;
+}
+
+int run_run(int argc, char** argv) {
+  CLI::App app{"Generate text with a model on the CPU"};
+  std::string model_path, tokenizer_path, prompt, prompt_file, system, template_name;
+  std::string prompt_ids_s, dump_logits;
+  std::string kv_format_name_opt = "auto";
+  int n_predict = 256, threads = 0, chunk = 512, top_k = 0;
+  int64_t ctx = 0;
+  float temp = 0.8f, top_p = 0.9f;
+  int64_t seed = -1;
+  bool chat = false, raw = false, no_echo = false;
+  app.add_option("-m,--model", model_path,
+                 "model: a .gguf file, a Hugging Face folder, or a llama2.c .bin checkpoint")
+      ->required();
+  app.add_option("-p,--prompt", prompt, "prompt text (default: empty, i.e. start from BOS)");
+  app.add_option("-f,--file", prompt_file, "read the prompt from a file");
+  app.add_option("--prompt-ids", prompt_ids_s,
+                 "prompt as token ids (comma separated) instead of text: no tokenizer is used and "
+                 "the generated ids are printed");
+  app.add_option("--dump-logits", dump_logits,
+                 "write the float32 logits of every prompt position [n_prompt][vocab] to a file");
+  app.add_option("-n,--n-predict", n_predict, "tokens to generate (default 256)");
+  app.add_option("--temp", temp, "temperature; 0 = greedy (default 0.8)");
+  app.add_option("--top-k", top_k, "keep the k most likely tokens; 0 = off (default 0)");
+  app.add_option("--top-p", top_p, "nucleus sampling mass; 1 = off (default 0.9)");
+  app.add_option("--seed", seed, "sampling seed (default: from the clock, printed)");
+  app.add_flag("--chat", chat, "wrap the prompt as one user turn with the model's chat template");
+  app.add_option("--system", system, "system message for --chat");
+  app.add_option("--chat-template", template_name,
+                 "template family instead of the model's (llama3, chatml, qwen3, mistral, llama2)");
+  app.add_flag("--raw", raw, "tokenize the prompt as is: no chat template, no BOS");
+  app.add_flag("--no-echo", no_echo, "do not print the prompt before the generated text");
+  app.add_option("-t,--threads", threads, "threads (default: all cores)");
+  app.add_option("--tokenizer", tokenizer_path,
+                 "tokenizer file or folder (needed for llama2.c .bin models; default: the model)");
+  app.add_option(
+      "--kv-format", kv_format_name_opt,
+      "KV cache element type: auto, f16, bf16, f32 (auto: f32 for f32 models, else f16)");
+  app.add_option("-c,--ctx", ctx, "context limit in tokens (default: the model's trained context)");
+  app.add_option("--chunk", chunk, "prefill chunk size in tokens (default 512)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (threads < 0)
+    return report_error("run", invalid_argument("-t must be >= 0 (got {})", threads));
+  if (chunk <= 0)
+    return report_error("run", invalid_argument("--chunk must be > 0 (got {})", chunk));
+  if (n_predict < 0)
+    return report_error("run", invalid_argument("-n must be >= 0 (got {})", n_predict));
+  KvFormat kv_format = KvFormat::kF16;
+  if (kv_format_name_opt != "auto" && !kv_format_from_name(kv_format_name_opt, &kv_format)) {
+    return report_error("run", invalid_argument("unknown --kv-format '{}' (valid: auto, f16, bf16, "
+                                                "f32)",
+                                                kv_format_name_opt));
+  }
+  if (!prompt_file.empty()) {
+    std::ifstream f(prompt_file, std::ios::binary);
+    if (!f) return report_error("run", not_found("cannot open --file '{}'", prompt_file));
+    std::stringstream ss;
+    ss << f.rdbuf();
+    prompt = ss.str();
+  }
+  set_num_threads(threads);
+
+  auto model = load_model(model_path);
+  if (!model) return report_error("run", model.status());
+  const Model& m = model.value();
+  if (kv_format_name_opt == "auto") {
+    kv_format = m.main_dtype() == DType::kF32 ? KvFormat::kF32 : KvFormat::kF16;
+  }
+  if (!prompt_ids_s.empty())
+    return run_ids_mode(m, prompt_ids_s, dump_logits, n_predict, temp, top_k, top_p, seed, chunk,
+                        ctx, kv_format);
+  if (tokenizer_path.empty()) {
+    if (m.format == "llama2c") {
+      return report_error("run", invalid_argument("{}: llama2.c checkpoints carry no vocabulary; "
+                                                  "pass --tokenizer tokenizer.bin",
+                                                  model_path));
+    }
+    tokenizer_path = model_path;
+  }
+  auto tok = load_tokenizer(tokenizer_path);
+  if (!tok) return report_error("run", tok.status());
+  const Tokenizer& t = *tok.value();
+  if (t.vocab_size() > m.spec.vocab_size) {
+    return report_error("run", invalid_argument("tokenizer {} has {} tokens but the model's "
+                                                "vocabulary is {}",
+                                                tokenizer_path, t.vocab_size(), m.spec.vocab_size));
+  }
+
+  std::string text = prompt;
+  bool add_bos = !raw;
+  if (chat && !raw) {
+    const auto name = [&](int32_t id) { return id >= 0 ? t.token_text(id) : std::string(); };
+    auto tmpl =
+        template_name.empty()
+            ? ChatTemplate::detect(t.data().chat_template, name(t.bos_id()), name(t.eos_id()))
+            : ChatTemplate::from_name(template_name, name(t.bos_id()), name(t.eos_id()));
+    if (!tmpl) return report_error("run", tmpl.status());
+    std::vector<ChatMessage> msgs;
+    if (!system.empty()) msgs.push_back({"system", system});
+    msgs.push_back({"user", prompt});
+    auto rendered = tmpl->render(msgs, /*add_generation_prompt=*/true);
+    if (!rendered) return report_error("run", rendered.status());
+    text = rendered.value();
+    add_bos = false;  // the template writes BOS itself where the model wants one
+  }
+  std::vector<int32_t> ids = t.encode(text, EncodeOptions{add_bos, /*parse_special=*/chat && !raw});
+  if (ids.empty()) {
+    if (t.bos_id() < 0) {
+      return report_error("run", invalid_argument("empty prompt and the tokenizer has no BOS token "
+                                                  "to start from"));
+    }
+    ids.push_back(t.bos_id());
+  }
+
+  GenerateOptions opt;
+  opt.max_new_tokens = n_predict;
+  opt.sampler.temperature = temp;
+  opt.sampler.top_k = top_k;
+  opt.sampler.top_p = top_p;
+  opt.sampler.seed = seed_or_clock(seed);
+  opt.stop_ids = t.eog_ids();
+  // llama2.c's stories models separate stories with BOS; run.c stops there.
+  if (m.format == "llama2c" && t.bos_id() >= 0) opt.stop_ids.push_back(t.bos_id());
+  opt.max_context = ctx > 0 ? ctx : m.spec.max_context;
+  std::vector<float> prompt_logits;
+  if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
+  if (auto st = sampler_config_validate(opt.sampler); !st.is_ok()) return report_error("run", st);
+
+  auto cache =
+      contiguous_cache_create(m.spec.n_layers, m.spec.n_kv_heads, m.spec.head_dim, kv_format);
+  if (!cache) return report_error("run", cache.status());
+  Forward fwd(m, cache->get(), ForwardOptions{chunk});
+
+  fmt::print(stderr,
+             "longkv run: {} ({}, {}, {} layers, d={}, kv {}), {} prompt tokens, {} threads, "
+             "seed {}\n",
+             model_path, m.format, dtype_name(m.main_dtype()), m.spec.n_layers, m.spec.d_model,
+             kv_format_name(kv_format), ids.size(), num_threads(), opt.sampler.seed);
+  if (!no_echo && !chat) {
+    std::string shown = t.decode(ids);
+    std::fwrite(shown.data(), 1, shown.size(), stdout);
+    std::fflush(stdout);
+  }
+  TokenStreamDecoder stream(t);
+  if (!no_echo && !chat && ids.size() > 1) {
+    for (int32_t id : ids) stream.push(id);  // continue the text where the prompt ended
+  } else if (ids.size() == 1 && ids[0] == t.bos_id()) {
+    stream.push(ids[0]);
+  }
+  auto res = generate(fwd, 0, ids, opt, [&](int32_t id) {
+    const std::string piece = stream.push(id);
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  });
+  if (!res) return report_error("run", res.status());
+  const std::string tail = stream.flush();
+  std::fwrite(tail.data(), 1, tail.size(), stdout);
+  std::printf("\n");
+  std::fflush(stdout);
+  if (!dump_logits.empty()) {
+    if (auto st = write_logits(dump_logits, prompt_logits); !st.is_ok())
+      return report_error("run", st);
+  }
+  const GenerateResult& r = res.value();
+  const double pf = r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0;
+  const double dc = r.decode_seconds > 0 ? r.decode_forwards / r.decode_seconds : 0;
+  std::fprintf(stderr,
+               "prefill: %lld tokens in %.3f s (%.1f tok/s) | decode: %zu tokens, %lld forwards in "
+               "%.3f s (%.1f tok/s)%s\n",
+               static_cast<long long>(r.prompt_tokens), r.prefill_seconds, pf, r.tokens.size(),
+               static_cast<long long>(r.decode_forwards), r.decode_seconds, dc,
+               r.stopped_by_token     ? " [end of text]"
+               : r.stopped_by_context ? " [context full]"
+                                      : "");
+  return 0;
+}
+
+}  // namespace
+LK_REGISTER_COMMAND("run", "generate text with a model (GGUF, HF folder, llama2.c .bin)", run_run);
+}  // namespace lk::cli

@@ -1,0 +1,202 @@
+#include "eval/engine_backend.h"
+
+#include <filesystem>
+
+#include "core/timer.h"
+#include "engine/forward.h"
+#include "engine/model_loader.h"
+#include "engine/sampler.h"
+#include "kv/contiguous_cache.h"
+#include "model/tokenizer/tokenizer.h"
+
+namespace lk::eval {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Status check_model_path(const std::string& path) {
+  if (path.empty())
+    return invalid_argument("-m MODEL is required (a GGUF file or a safetensors directory)");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return not_found("model '{}' does not exist", path);
+  return Status::ok();
+}
+
+// The model's tokenizer as a TokenCounter (lengths exclude BOS).
+class TokenizerCounter final : public TokenCounter {
+ public:
+  explicit TokenizerCounter(std::shared_ptr<const Tokenizer> tok) : tok_(std::move(tok)) {}
+  int64_t count(std::string_view text) const override {
+    return static_cast<int64_t>(tok_->encode(text, EncodeOptions{false, false}).size());
+  }
+  std::string name() const override { return "tokenizer: " + tok_->describe(); }
+  const Tokenizer& tokenizer() const { return *tok_; }
+
+ private:
+  std::shared_ptr<const Tokenizer> tok_;
+};
+
+// The KV storage format of the `full` method, the same rule as `longkv run --kv-format auto`:
+// f32 K/V for f32 models, f16 otherwise.
+KvFormat full_kv_format(const Model& m) {
+  return m.main_dtype() == DType::kF32 ? KvFormat::kF32 : KvFormat::kF16;
+}
+
+// ModelRunner over longkv's engine: Forward + the contiguous KV cache + greedy argmax.
+class EngineModelRunner final : public ModelRunner {
+ public:
+  EngineModelRunner(Model model, std::shared_ptr<const Tokenizer> tok)
+      : model_(std::move(model)), counter_(tok), tok_(std::move(tok)) {}
+
+  Status init() {
+    const ModelSpec& s = model_.spec;
+    if (tok_->vocab_size() > s.vocab_size)
+      return invalid_argument("tokenizer has {} tokens but the model's vocabulary is {}",
+                              tok_->vocab_size(), s.vocab_size);
+    LK_ASSIGN_OR_RETURN(cache_, contiguous_cache_create(s.n_layers, s.n_kv_heads, s.head_dim,
+                                                        full_kv_format(model_)));
+    forward_ = std::make_unique<Forward>(model_, cache_.get());
+    return Status::ok();
+  }
+
+  std::string model_name() const override {
+    return model_.spec.name.empty() ? fs::path(model_.source).filename().string()
+                                    : model_.spec.name;
+  }
+  int64_t max_context() const override { return model_.spec.max_context; }
+  const TokenCounter& token_counter() const override { return counter_; }
+
+  Status begin(const std::string& method) override {
+    if (method != "full")
+      return unsupported("KV method '{}' is not implemented by the engine backend (valid: full)",
+                         method);
+    cache_->release(seq_);
+    ++seq_;
+    started_ = false;
+    pending_.clear();
+    peak_ = read_ = read_tokens_ = 0;
+    return Status::ok();
+  }
+
+  Result<FeedResult> feed(const std::string& text) override {
+    std::vector<int32_t> ids = pending_;
+    pending_.clear();
+    std::vector<int32_t> enc = tok_->encode(text, EncodeOptions{!started_, false});
+    ids.insert(ids.end(), enc.begin(), enc.end());
+    if (ids.empty()) return invalid_argument("nothing to feed");
+    started_ = true;
+    Timer t;
+    LK_RETURN_IF_ERROR(run({ids.data(), ids.size()}));
+    return FeedResult{static_cast<int64_t>(ids.size()), t.seconds()};
+  }
+
+  Result<DecodeResult> decode(int max_new_tokens, bool stop_at_newline) override {
+    DecodeResult r;
+    TokenStreamDecoder stream(*tok_);
+    Timer t;
+    for (int i = 0; i < max_new_tokens; ++i) {
+      if (!pending_.empty()) {  // the previous token joins the cache before the next step
+        LK_RETURN_IF_ERROR(run(pending_));
+        read_ += forward_->stats().kv_bytes_read;
+        read_tokens_ += 1;
+        pending_.clear();
+      }
+      if (cache_->seq_length(seq_) + 1 > max_context()) break;
+      const int32_t id = argmax(logits_.data(), static_cast<int>(logits_.size()));
+      if (tok_->is_eog(id)) break;
+      ++r.tokens;
+      pending_ = {id};
+      r.text += stream.push(id);
+      if (stop_at_newline) {
+        size_t nl = r.text.find('\n');
+        if (nl != std::string::npos && r.text.find_first_not_of(" \t\r\n") < nl) {
+          r.text.resize(nl);
+          break;
+        }
+      }
+    }
+    r.text += stream.flush();
+    r.seconds = t.seconds();
+    return r;
+  }
+
+  KvStats kv_stats() const override { return {peak_, read_, read_tokens_}; }
+
+  Result<std::vector<int32_t>> tokenize(const std::string& text) const override {
+    return tok_->encode(text, EncodeOptions{true, false});
+  }
+
+  Status forced_logits(
+      const std::string& method, std::span<const int32_t> tokens, int64_t n_prefix,
+      const std::function<void(int64_t, std::span<const float>)>& on_logits) override {
+    LK_RETURN_IF_ERROR(begin(method));
+    if (n_prefix < 1 || n_prefix >= static_cast<int64_t>(tokens.size()))
+      return invalid_argument("forced_logits: prefix {} of {} tokens", n_prefix, tokens.size());
+    LK_RETURN_IF_ERROR(run(tokens.subspan(0, static_cast<size_t>(n_prefix))));
+    for (size_t i = static_cast<size_t>(n_prefix); i < tokens.size(); ++i) {
+      on_logits(static_cast<int64_t>(i), logits_);
+      if (i + 1 < tokens.size()) LK_RETURN_IF_ERROR(run(tokens.subspan(i, 1)));
+    }
+    cache_->release(seq_);
+    return Status::ok();
+  }
+
+ private:
+  Status run(std::span<const int32_t> ids) {
+    SeqBatch b{seq_, ids, false};
+    LK_RETURN_IF_ERROR(forward_->forward({&b, 1}, &logits_));
+    peak_ = std::max(peak_, cache_->bytes_used());
+    return Status::ok();
+  }
+
+  Model model_;
+  TokenizerCounter counter_;
+  std::shared_ptr<const Tokenizer> tok_;
+  std::unique_ptr<ContiguousKvCache> cache_;
+  std::unique_ptr<Forward> forward_;
+  SeqId seq_ = 0;
+  bool started_ = false;
+  std::vector<int32_t> pending_;  // generated, not yet in the cache
+  std::vector<float> logits_;     // [vocab] predicting the next token
+  int64_t peak_ = 0, read_ = 0, read_tokens_ = 0;
+};
+
+Result<std::shared_ptr<const Tokenizer>> open_tokenizer(const std::string& model,
+                                                        const std::string& tokenizer) {
+  const std::string path = tokenizer.empty() ? model : tokenizer;
+  auto tok = load_tokenizer(path);
+  if (!tok.is_ok() && tokenizer.empty())
+    return tok.status().with_context(fmt::format(
+        "no tokenizer found in model '{}' (a llama2.c checkpoint has none: pass --tokenizer FILE)",
+        model));
+  return tok;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ModelRunner>> open_model_runner(const std::string& path,
+                                                       const BackendOptions& opt) {
+  LK_RETURN_IF_ERROR(check_model_path(path));
+  if (!opt.tokenizer.empty()) {
+    std::error_code ec;
+    if (!fs::exists(opt.tokenizer, ec))
+      return not_found("tokenizer '{}' does not exist", opt.tokenizer);
+  }
+  LK_ASSIGN_OR_RETURN(Model model, load_model(path));
+  if (model.spec.max_context <= 0)
+    return invalid_argument("model '{}' does not state its context length", path);
+  LK_ASSIGN_OR_RETURN(auto tok, open_tokenizer(path, opt.tokenizer));
+  auto runner = std::make_unique<EngineModelRunner>(std::move(model), std::move(tok));
+  LK_RETURN_IF_ERROR(runner->init());
+  return std::unique_ptr<ModelRunner>(std::move(runner));
+}
+
+Result<std::unique_ptr<TokenCounter>> open_token_counter(const std::string& path,
+                                                         const std::string& tokenizer) {
+  if (tokenizer.empty()) LK_RETURN_IF_ERROR(check_model_path(path));
+  LK_ASSIGN_OR_RETURN(auto tok, open_tokenizer(path, tokenizer));
+  return std::unique_ptr<TokenCounter>(std::make_unique<TokenizerCounter>(std::move(tok)));
+}
+
+}  // namespace lk::eval
