@@ -80,6 +80,9 @@ int run_tokenize(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (app.count("--prompt") + app.count("--file") + app.count("--batch") != 1)
+    return report_error("tokenize",
+                        invalid_argument("give exactly one of -p TEXT, -f FILE or --batch FILE"));
   if (!prompt_file.empty()) {
     std::ifstream f(prompt_file, std::ios::binary);
     if (!f) return report_error("tokenize", not_found("cannot open --file '{}'", prompt_file));

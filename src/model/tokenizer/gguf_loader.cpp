@@ -85,7 +85,10 @@ Result<TokenizerData> from_gguf(const GgufFile& g, const std::string& name) {
   LK_ASSIGN_OR_RETURN(d.bos_id, id_or("tokenizer.ggml.bos_token_id", spm ? 1 : -1));
   LK_ASSIGN_OR_RETURN(d.eos_id, id_or("tokenizer.ggml.eos_token_id", spm ? 2 : -1));
   LK_ASSIGN_OR_RETURN(d.unk_id, id_or("tokenizer.ggml.unknown_token_id", -1));
-  LK_ASSIGN_OR_RETURN(d.add_bos, g.get_bool_or("tokenizer.ggml.add_bos_token", spm));
+  // Without the key: SentencePiece vocabularies and Llama 3 start with BOS (llama.cpp's
+  // defaults), GPT-2-style ones do not.
+  LK_ASSIGN_OR_RETURN(d.add_bos, g.get_bool_or("tokenizer.ggml.add_bos_token",
+                                               spm || d.pre == PreTokenizer::kLlama3));
   LK_ASSIGN_OR_RETURN(d.chat_template, g.get_str_or("tokenizer.chat_template", ""));
   for (size_t i = 0; i < n; ++i) {
     const TokenAttr a = d.attrs[i];
