@@ -169,9 +169,11 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
             rmsnorm(&xn_[r * d], &x_[r * d], f32(L.attn_norm), d, s.rms_eps);
         },
         16);
-    LK_RETURN_IF_ERROR(matmul(L.wq, xn_.data(), T, q_.data()));
-    LK_RETURN_IF_ERROR(matmul(L.wk, xn_.data(), T, k_.data()));
-    LK_RETURN_IF_ERROR(matmul(L.wv, xn_.data(), T, v_.data()));
+    {
+      const TensorView* ws[] = {&L.wq, &L.wk, &L.wv};
+      float* ys[] = {q_.data(), k_.data(), v_.data()};
+      LK_RETURN_IF_ERROR(matmul_multi(ws, xn_.data(), T, ys));
+    }
     parallel_for(
         T,
         [&](int64_t r0, int64_t r1) {
@@ -238,8 +240,11 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
             rmsnorm(&xn_[r * d], &x_[r * d], f32(L.ffn_norm), d, s.rms_eps);
         },
         16);
-    LK_RETURN_IF_ERROR(matmul(L.w_gate, xn_.data(), T, gate_.data()));
-    LK_RETURN_IF_ERROR(matmul(L.w_up, xn_.data(), T, up_.data()));
+    {
+      const TensorView* ws[] = {&L.w_gate, &L.w_up};
+      float* ys[] = {gate_.data(), up_.data()};
+      LK_RETURN_IF_ERROR(matmul_multi(ws, xn_.data(), T, ys));
+    }
     parallel_for(
         T * ff, [&](int64_t i0, int64_t i1) { silu_mul(&gate_[i0], &up_[i0], i1 - i0); }, 4096);
     LK_RETURN_IF_ERROR(matmul(L.w_down, gate_.data(), T, tmp_.data()));
