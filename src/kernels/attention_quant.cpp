@@ -248,4 +248,29 @@ void attention_view(const KvHeadView& view, int D, const float* q, const int32_t
   }
 }
 
+Status attention_kv_head_quant(const KvHeadView& view, const AttentionQuery& qs, float* out,
+                               int64_t out_stride) {
+  const int D = qs.head_dim, G = qs.group, nq = qs.n_q;
+  if (D <= 0 || G <= 0 || nq < 0 || (nq > 0 && !qs.q))
+    return invalid_argument("attention: bad query (head_dim {}, group {}, n_q {})", D, G, nq);
+  for (const KvRun& r : view.runs)
+    if (qs.positions && r.n_tokens > 0 && !r.positions)
+      return invalid_argument("attention: causal query over a run without positions");
+  // Gather the group's queries into rows [nq * G][D] (row i * G + g), positions repeated.
+  std::vector<float> q(static_cast<size_t>(nq) * G * D), o(q.size());
+  std::vector<int32_t> pos(qs.positions ? static_cast<size_t>(nq) * G : 0);
+  for (int i = 0; i < nq; ++i)
+    for (int g = 0; g < G; ++g) {
+      std::copy(qs.q + i * qs.stride + g * D, qs.q + i * qs.stride + (g + 1) * D,
+                q.begin() + (static_cast<int64_t>(i) * G + g) * D);
+      if (qs.positions) pos[static_cast<size_t>(i) * G + g] = qs.positions[i];
+    }
+  attention_view(view, D, q.data(), qs.positions ? pos.data() : nullptr, nq * G, qs.scale, o.data());
+  for (int i = 0; i < nq; ++i)
+    for (int g = 0; g < G; ++g)
+      std::copy(o.begin() + (static_cast<int64_t>(i) * G + g) * D,
+                o.begin() + (static_cast<int64_t>(i) * G + g + 1) * D, out + i * out_stride + g * D);
+  return Status::ok();
+}
+
 }  // namespace lk
