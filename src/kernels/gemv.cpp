@@ -221,7 +221,8 @@ inline void block_int_dot(__m256i w, float dw, const XBlock* const* xb, int64_t 
   const __m256i aw = _mm256_sign_epi8(w, w);
   for (int t = 0; t < NX; ++t) {
     const XBlock& xq = xb[t][b];
-    const __m256i sx = _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q)), w);
+    const __m256i sx =
+        _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q)), w);
     const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw, sx);
     acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * xq.d), acc[t]);
   }
@@ -252,22 +253,37 @@ void row_dot_q4_0_int(const uint8_t* row, int64_t n, const XBlock* const* xb, fl
   const __m256i eight = _mm256_set1_epi8(8);
   for (int64_t b = 0; b < n / 32; ++b, row += 18) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2));
-    const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low4), _mm_and_si128(v, low4));
+    const __m256i q =
+        _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low4), _mm_and_si128(v, low4));
     block_int_dot<NX>(_mm256_sub_epi8(q, eight), load_f16_scale(row), xb, b, acc);
   }
   for (int t = 0; t < NX; ++t) out[t] = hsum256(acc[t]);
 }
 
 using IntRowDotFn = void (*)(const uint8_t*, int64_t, const XBlock* const*, float*);
-template <int NX> struct KQ8I { static void run(const uint8_t* r, int64_t n, const XBlock* const* x, float* o) { row_dot_q8_0_int<NX>(r, n, x, o); } };
-template <int NX> struct KQ4I { static void run(const uint8_t* r, int64_t n, const XBlock* const* x, float* o) { row_dot_q4_0_int<NX>(r, n, x, o); } };
+template <int NX>
+struct KQ8I {
+  static void run(const uint8_t* r, int64_t n, const XBlock* const* x, float* o) {
+    row_dot_q8_0_int<NX>(r, n, x, o);
+  }
+};
+template <int NX>
+struct KQ4I {
+  static void run(const uint8_t* r, int64_t n, const XBlock* const* x, float* o) {
+    row_dot_q4_0_int<NX>(r, n, x, o);
+  }
+};
 template <template <int> class K>
 IntRowDotFn pick_int(int nx) {
   switch (nx) {
-    case 1: return &K<1>::run;
-    case 2: return &K<2>::run;
-    case 3: return &K<3>::run;
-    default: return &K<4>::run;
+    case 1:
+      return &K<1>::run;
+    case 2:
+      return &K<2>::run;
+    case 3:
+      return &K<3>::run;
+    default:
+      return &K<4>::run;
   }
 }
 
@@ -297,7 +313,9 @@ bool g_int8_activations = true;
 
 }  // namespace
 
-void gemv_set_int8_activations(bool on) { g_int8_activations = on; }
+void gemv_set_int8_activations(bool on) {
+  g_int8_activations = on;
+}
 bool gemv_int8_activations() {
 #ifdef LK_GEMV_VNNI
   return g_int8_activations;
