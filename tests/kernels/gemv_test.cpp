@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
+
+#include "core/half.h"
 
 #include "kernels/gemv.h"
 #include "kernels/matmul.h"
@@ -166,6 +169,38 @@ TEST(Ops, SiluMulMatchesFormula) {
   for (int i = 0; i < 100; ++i) {
     const float want = g[i] / (1.0f + std::exp(-g[i])) * u[i];
     ASSERT_NEAR(out[i], want, 1e-6f * (1.0f + std::abs(want)));
+  }
+}
+
+}  // namespace
+}  // namespace lk
+
+namespace lk {
+namespace {
+
+// The vectorized f16/bf16/q8_0 row conversions are bit-identical to the scalar ones
+// (core/half.h, model/quant.h).
+TEST(RowConvert, VectorPathsBitIdenticalToScalar) {
+  std::vector<uint16_t> all(65536);
+  for (int i = 0; i < 65536; ++i) all[i] = static_cast<uint16_t>(i);
+  std::vector<float> out(65536);
+  ASSERT_TRUE(row_bytes_to_f32(DType::kF16, all.data(), 65536, out.data()).is_ok());
+  for (int i = 0; i < 65536; ++i) {
+    const float want = f16_to_f32(all[i]);
+    ASSERT_TRUE(std::memcmp(&out[i], &want, 4) == 0 || (std::isnan(want) && std::isnan(out[i])))
+        << i;
+  }
+  ASSERT_TRUE(row_bytes_to_f32(DType::kBF16, all.data(), 65536, out.data()).is_ok());
+  for (int i = 0; i < 65536; ++i) {
+    const float want = bf16_to_f32(all[i]);
+    ASSERT_TRUE(std::memcmp(&out[i], &want, 4) == 0) << i;
+  }
+  Weights w = make_weights(DType::kQ8_0, 256, 3, 9);
+  std::vector<float> mine(256), theirs(256);
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_TRUE(row_to_f32(w.view, r, mine.data()).is_ok());
+    dequantize_row(DType::kQ8_0, w.view.row(r), theirs.data(), 256);
+    ASSERT_EQ(0, std::memcmp(mine.data(), theirs.data(), 256 * 4));
   }
 }
 
