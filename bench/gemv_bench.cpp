@@ -42,6 +42,7 @@ Mat make(lk::DType t, int64_t n, int64_t m) {
 void BM_Gemv(benchmark::State& st) {
   const auto t = static_cast<lk::DType>(st.range(0));
   const int64_t n_x = st.range(1);
+  lk::gemv_set_int8_activations(st.range(2) != 0);
   const int64_t n = 2048, m = 8192;
   Mat w = make(t, n, m);
   std::vector<float> x(n * n_x, 0.5f), y(m * n_x);
@@ -50,12 +51,13 @@ void BM_Gemv(benchmark::State& st) {
     benchmark::DoNotOptimize(y.data());
   }
   st.SetBytesProcessed(st.iterations() * static_cast<int64_t>(w.bytes.size()));
-  st.SetLabel(lk::dtype_name(t));
+  st.SetLabel(std::string(lk::dtype_name(t)) + (st.range(2) ? " int8-x" : " f32-x"));
 }
 BENCHMARK(BM_Gemv)
     ->ArgsProduct({{int(lk::DType::kF32), int(lk::DType::kF16), int(lk::DType::kBF16),
                     int(lk::DType::kQ8_0), int(lk::DType::kQ4_0)},
-                   {1, 4}})
+                   {1, 4},
+                   {0, 1}})
     ->Unit(benchmark::kMicrosecond);
 
 // Decode attention: one query group of 4 heads over n f16 tokens, D = 128.

@@ -23,6 +23,6 @@ fi
 cmake -S src -B build -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DGGML_OPENMP=ON \
   -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
   -DCMAKE_C_FLAGS="-fno-dse -fno-tree-dse" -DCMAKE_CXX_FLAGS="-fno-dse -fno-tree-dse"
-cmake --build build -j "${JOBS:-2}" --target llama-bench llama-cli
+cmake --build build -j "${JOBS:-2}" --target llama-bench
 echo "built: $dest/build/bin/llama-bench"
 (cd src && git describe --tags 2>/dev/null || grep -m1 -o 'version.*' "$(dirname "$(readlink -f src)")/../../pyproject.toml" 2>/dev/null || true)

@@ -36,7 +36,7 @@ int run_bench_cmd(int argc, char** argv) {
   CLI::App app{"Measure prefill and decode speed against this machine's roofline"};
   std::string model_path, depth_s = "0", kv_name = "f16";
   int threads = 0, n_prompt = 512, n_gen = 128, reps = 1;
-  bool json = false;
+  bool json = false, no_roofline = false;
   app.add_option("-m,--model", model_path, "model: .gguf, Hugging Face folder, or llama2.c .bin")
       ->required();
   app.add_option("-d,--depth", depth_s, "context depths, comma separated (default 0)");
@@ -46,6 +46,8 @@ int run_bench_cmd(int argc, char** argv) {
   app.add_option("-t,--threads", threads, "threads (default: all cores)");
   app.add_option("--kv-format", kv_name, "KV cache element type: f16, bf16, f32 (default f16)");
   app.add_flag("--json", json, "print JSON instead of a table");
+  app.add_flag("--no-roofline", no_roofline,
+               "skip measuring bandwidth and sgemm peak (roofline percentages are then 0)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -58,6 +60,7 @@ int run_bench_cmd(int argc, char** argv) {
   if (n_prompt < 1 || n_gen < 1 || reps < 1 || threads < 0) {
     return report_error("bench", invalid_argument("-p, -n and -r must be >= 1 and -t >= 0"));
   }
+  o.measure_machine = !no_roofline;
   o.n_prompt = n_prompt;
   o.n_gen = n_gen;
   o.reps = reps;

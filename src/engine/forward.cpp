@@ -13,6 +13,7 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/row_convert.h"
+#include "kernels/work_pool.h"
 
 namespace lk {
 
@@ -162,17 +163,19 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
 
   for (int l = 0; l < s.n_layers; ++l) {
     const LayerWeights& L = w.layers[l];
-    parallel_for(
+    pool_for(
         T,
         [&](int64_t r0, int64_t r1) {
           for (int64_t r = r0; r < r1; ++r)
             rmsnorm(&xn_[r * d], &x_[r * d], f32(L.attn_norm), d, s.rms_eps);
         },
         16);
-    LK_RETURN_IF_ERROR(matmul(L.wq, xn_.data(), T, q_.data()));
-    LK_RETURN_IF_ERROR(matmul(L.wk, xn_.data(), T, k_.data()));
-    LK_RETURN_IF_ERROR(matmul(L.wv, xn_.data(), T, v_.data()));
-    parallel_for(
+    {
+      const TensorView* ws[] = {&L.wq, &L.wk, &L.wv};
+      float* ys[] = {q_.data(), k_.data(), v_.data()};
+      LK_RETURN_IF_ERROR(matmul_multi(ws, xn_.data(), T, ys));
+    }
+    pool_for(
         T,
         [&](int64_t r0, int64_t r1) {
           for (int64_t r = r0; r < r1; ++r) {
@@ -204,7 +207,7 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
     // all a parallel region costs more than it saves.
     const int64_t work = (pieces.back().pos0 + pieces.back().n) * T * group * D;
     const int64_t min_tasks = work < (int64_t{1} << 18) ? static_cast<int64_t>(tasks.size()) : 1;
-    parallel_for(
+    pool_for(
         static_cast<int64_t>(tasks.size()),
         [&](int64_t t0, int64_t t1) {
           for (int64_t t = t0; t < t1; ++t) {
@@ -231,17 +234,20 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
     LK_RETURN_IF_ERROR(matmul(L.wo, att_.data(), T, tmp_.data()));
     add_inplace(x_.data(), tmp_.data(), T * d);
 
-    parallel_for(
+    pool_for(
         T,
         [&](int64_t r0, int64_t r1) {
           for (int64_t r = r0; r < r1; ++r)
             rmsnorm(&xn_[r * d], &x_[r * d], f32(L.ffn_norm), d, s.rms_eps);
         },
         16);
-    LK_RETURN_IF_ERROR(matmul(L.w_gate, xn_.data(), T, gate_.data()));
-    LK_RETURN_IF_ERROR(matmul(L.w_up, xn_.data(), T, up_.data()));
-    parallel_for(
-        T * ff, [&](int64_t i0, int64_t i1) { silu_mul(&gate_[i0], &up_[i0], i1 - i0); }, 4096);
+    {
+      const TensorView* ws[] = {&L.w_gate, &L.w_up};
+      float* ys[] = {gate_.data(), up_.data()};
+      LK_RETURN_IF_ERROR(matmul_multi(ws, xn_.data(), T, ys));
+    }
+    pool_for(
+        T * ff, [&](int64_t i0, int64_t i1) { silu_mul(&gate_[i0], &up_[i0], i1 - i0); }, 65536);
     LK_RETURN_IF_ERROR(matmul(L.w_down, gate_.data(), T, tmp_.data()));
     add_inplace(x_.data(), tmp_.data(), T * d);
   }

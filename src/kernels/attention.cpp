@@ -90,6 +90,40 @@ const float* tile_as_f32(KvFormat f, const void* base, int64_t first, int n, int
   return o;
 }
 
+#if defined(__AVX512F__)
+// s[0..16) = scale * dot(q, K[t]) for 16 consecutive rows of K (D a multiple of 16): the 16
+// per-token partial-sum vectors are reduced together by a transpose-add tree instead of 16
+// horizontal reductions.
+inline void dot16(const float* q, const float* K, int D, float scale, float* s) {
+  __m512 acc[16];
+  for (int t = 0; t < 16; ++t) acc[t] = _mm512_setzero_ps();
+  for (int d = 0; d < D; d += 16) {
+    const __m512 qv = _mm512_loadu_ps(q + d);
+    for (int t = 0; t < 16; ++t) {
+      acc[t] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(K + static_cast<int64_t>(t) * D + d), acc[t]);
+    }
+  }
+  __m512 v1[8], v2[4];
+  for (int i = 0; i < 8; ++i) {  // 128-bit lanes: [a.L0+a.L2, a.L1+a.L3, b.L0+b.L2, b.L1+b.L3]
+    const __m512 a = acc[2 * i], b = acc[2 * i + 1];
+    v1[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+  }
+  for (int j = 0; j < 4; ++j) {  // lane k of v2[j] holds 4 partials of token 4j+k
+    const __m512 c = v1[2 * j], d = v1[2 * j + 1];
+    v2[j] = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x88), _mm512_shuffle_f32x4(c, d, 0xDD));
+  }
+  const __m512 u =
+      _mm512_add_ps(_mm512_unpacklo_ps(v2[0], v2[1]), _mm512_unpackhi_ps(v2[0], v2[1]));
+  const __m512 w =
+      _mm512_add_ps(_mm512_unpacklo_ps(v2[2], v2[3]), _mm512_unpackhi_ps(v2[2], v2[3]));
+  const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(u, w, _MM_SHUFFLE(1, 0, 1, 0)),
+                                 _mm512_shuffle_ps(u, w, _MM_SHUFFLE(3, 2, 3, 2)));
+  // element 4k+m of r is token 4m+k
+  const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  _mm512_storeu_ps(s, _mm512_mul_ps(_mm512_permutexvar_ps(idx, r), _mm512_set1_ps(scale)));
+}
+#endif
+
 // o[0..D) += sum_t p[t] * V[t][0..D), keeping 64 output lanes in registers per pass.
 void accumulate_weighted_rows(float* o, const float* p, const float* V, int n, int D) {
   int d0 = 0;
@@ -167,8 +201,14 @@ Status attention_kv_head(const KvHeadView& view, const AttentionQuery& qs, float
           for (int g = 0; g < G; ++g) {
             const float* qv = qs.q + i * qs.stride + g * D;
             float* s = scores.data() + static_cast<int64_t>(i * G + g) * kTile;
-            for (int t = 0; t < n; ++t)
-              s[t] = dot_f32(qv, K + static_cast<int64_t>(t) * D, D) * qs.scale;
+            int t = 0;
+#if defined(__AVX512F__)
+            if (D % 16 == 0) {
+              for (; t + 16 <= n; t += 16)
+                dot16(qv, K + static_cast<int64_t>(t) * D, D, qs.scale, s + t);
+            }
+#endif
+            for (; t < n; ++t) s[t] = dot_f32(qv, K + static_cast<int64_t>(t) * D, D) * qs.scale;
           }
         }
       }

@@ -265,11 +265,13 @@ Status attention_kv_head_quant(const KvHeadView& view, const AttentionQuery& qs,
                 q.begin() + (static_cast<int64_t>(i) * G + g) * D);
       if (qs.positions) pos[static_cast<size_t>(i) * G + g] = qs.positions[i];
     }
-  attention_view(view, D, q.data(), qs.positions ? pos.data() : nullptr, nq * G, qs.scale, o.data());
+  attention_view(view, D, q.data(), qs.positions ? pos.data() : nullptr, nq * G, qs.scale,
+                 o.data());
   for (int i = 0; i < nq; ++i)
     for (int g = 0; g < G; ++g)
       std::copy(o.begin() + (static_cast<int64_t>(i) * G + g) * D,
-                o.begin() + (static_cast<int64_t>(i) * G + g + 1) * D, out + i * out_stride + g * D);
+                o.begin() + (static_cast<int64_t>(i) * G + g + 1) * D,
+                out + i * out_stride + g * D);
   return Status::ok();
 }
 

@@ -191,7 +191,138 @@ RowDotFn row_dot_for(DType t, int nx) {
 }
 #endif  // AVX-512
 
+#if defined(LK_GEMV_AVX512) && defined(__AVX512VNNI__)
+#define LK_GEMV_VNNI 1
+// An activation vector quantized like llama.cpp's q8_0 activations: per 32 elements one f32
+// scale and 32 int8 (round to nearest, |q| <= 127).
+struct XBlock {
+  float d;
+  int8_t q[32];
+};
+
+void quantize_x(const float* x, int64_t n, XBlock* out) {
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const __m512 x0 = _mm512_loadu_ps(x + b * 32), x1 = _mm512_loadu_ps(x + b * 32 + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+    const float d = amax / 127.0f, id = amax > 0.0f ? 127.0f / amax : 0.0f;
+    out[b].d = d;
+    const __m512 s = _mm512_set1_ps(id);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].q),
+                     _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x0, s))));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].q + 16),
+                     _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(x1, s))));
+  }
+}
+
+// Signed int8 weights w (32 lanes) against NX quantized activations: |w| * sign(x, w)
+// through vpdpbusd (u8 x s8), one f32 FMA per block and vector.
+template <int NX>
+inline void block_int_dot(__m256i w, float dw, const XBlock* const* xb, int64_t b, __m256* acc) {
+  const __m256i aw = _mm256_sign_epi8(w, w);
+  for (int t = 0; t < NX; ++t) {
+    const XBlock& xq = xb[t][b];
+    const __m256i sx =
+        _mm256_sign_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.q)), w);
+    const __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw, sx);
+    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * xq.d), acc[t]);
+  }
+}
+
+inline float hsum256(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 s2 = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+}
+
+template <int NX>
+void row_dot_q8_0_int(const uint8_t* row, int64_t n, const XBlock* const* xb, float* out) {
+  __m256 acc[NX];
+  for (int t = 0; t < NX; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / 32; ++b, row += 34) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2));
+    block_int_dot<NX>(w, load_f16_scale(row), xb, b, acc);
+  }
+  for (int t = 0; t < NX; ++t) out[t] = hsum256(acc[t]);
+}
+
+template <int NX>
+void row_dot_q4_0_int(const uint8_t* row, int64_t n, const XBlock* const* xb, float* out) {
+  __m256 acc[NX];
+  for (int t = 0; t < NX; ++t) acc[t] = _mm256_setzero_ps();
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  const __m256i eight = _mm256_set1_epi8(8);
+  for (int64_t b = 0; b < n / 32; ++b, row += 18) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2));
+    const __m256i q =
+        _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low4), _mm_and_si128(v, low4));
+    block_int_dot<NX>(_mm256_sub_epi8(q, eight), load_f16_scale(row), xb, b, acc);
+  }
+  for (int t = 0; t < NX; ++t) out[t] = hsum256(acc[t]);
+}
+
+using IntRowDotFn = void (*)(const uint8_t*, int64_t, const XBlock* const*, float*);
+template <int NX>
+struct KQ8I {
+  static void run(const uint8_t* r, int64_t n, const XBlock* const* x, float* o) {
+    row_dot_q8_0_int<NX>(r, n, x, o);
+  }
+};
+template <int NX>
+struct KQ4I {
+  static void run(const uint8_t* r, int64_t n, const XBlock* const* x, float* o) {
+    row_dot_q4_0_int<NX>(r, n, x, o);
+  }
+};
+template <template <int> class K>
+IntRowDotFn pick_int(int nx) {
+  switch (nx) {
+    case 1:
+      return &K<1>::run;
+    case 2:
+      return &K<2>::run;
+    case 3:
+      return &K<3>::run;
+    default:
+      return &K<4>::run;
+  }
+}
+
+Status gemv_rows_int8(const TensorView& w, int64_t r0, int64_t r1, const float* x, int64_t n_x,
+                      int64_t x_stride, float* y, int64_t y_stride) {
+  const int64_t n = w.ne[0], rb = w.row_bytes(), nb = n / 32;
+  thread_local std::vector<XBlock> xq;
+  xq.resize(static_cast<size_t>(n_x * nb));
+  for (int64_t t = 0; t < n_x; ++t) quantize_x(x + t * x_stride, n, xq.data() + t * nb);
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  for (int64_t t0 = 0; t0 < n_x; t0 += kMaxX) {
+    const int nx = static_cast<int>(std::min<int64_t>(kMaxX, n_x - t0));
+    const IntRowDotFn fn = w.dtype == DType::kQ8_0 ? pick_int<KQ8I>(nx) : pick_int<KQ4I>(nx);
+    const XBlock* xs[kMaxX];
+    for (int t = 0; t < nx; ++t) xs[t] = xq.data() + (t0 + t) * nb;
+    float out[kMaxX];
+    for (int64_t r = r0; r < r1; ++r) {
+      fn(base + r * rb, n, xs, out);
+      for (int t = 0; t < nx; ++t) y[(t0 + t) * y_stride + r] = out[t];
+    }
+  }
+  return Status::ok();
+}
+#endif  // VNNI
+
+bool g_int8_activations = true;
+
 }  // namespace
+
+void gemv_set_int8_activations(bool on) {
+  g_int8_activations = on;
+}
+bool gemv_int8_activations() {
+#ifdef LK_GEMV_VNNI
+  return g_int8_activations;
+#else
+  return false;
+#endif
+}
 
 bool gemv_has_native_kernel(DType t) {
 #ifdef LK_GEMV_AVX512
@@ -220,6 +351,11 @@ Status gemv_rows_scalar(const TensorView& w, int64_t r0, int64_t r1, const float
 Status gemv_rows(const TensorView& w, int64_t r0, int64_t r1, const float* x, int64_t n_x,
                  int64_t x_stride, float* y, int64_t y_stride) {
 #ifdef LK_GEMV_AVX512
+#ifdef LK_GEMV_VNNI
+  if (g_int8_activations && (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0)) {
+    return gemv_rows_int8(w, r0, r1, x, n_x, x_stride, y, y_stride);
+  }
+#endif
   const int64_t n = w.ne[0];
   const int64_t rb = w.row_bytes();
   if (row_dot_for(w.dtype, 1) != nullptr) {

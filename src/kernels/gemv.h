@@ -21,6 +21,13 @@ Status gemv_rows(const TensorView& w, int64_t r0, int64_t r1, const float* x, in
 Status gemv_rows_scalar(const TensorView& w, int64_t r0, int64_t r1, const float* x, int64_t n_x,
                         int64_t x_stride, float* y, int64_t y_stride);
 
+// q8_0/q4_0 weights: quantize the activations to int8 blocks (as llama.cpp does) and use the
+// AVX-512 VNNI integer dot product (on), or decode the weights to f32 in registers and keep
+// f32 activations (off). Process-wide; on by default where VNNI exists. The int8 path adds
+// the activation rounding error (|x - x_q| <= max|x| / 254 per 32-block).
+void gemv_set_int8_activations(bool on);
+bool gemv_int8_activations();
+
 // True when dtype has a hand-written kernel (otherwise rows are converted first).
 bool gemv_has_native_kernel(DType t);
 

@@ -7,9 +7,11 @@
 #include <mutex>
 #include <vector>
 
+#include "core/check.h"
 #include "core/parallel.h"
 #include "kernels/gemv.h"
 #include "kernels/row_convert.h"
+#include "kernels/work_pool.h"
 
 namespace lk {
 
@@ -46,7 +48,7 @@ Status matmul_gemv(const TensorView& w, const float* x, int64_t n_x, float* y) {
   // A thread's share must be worth a parallel region (~64 KiB of weights): tiny matrices
   // run on the calling thread instead of paying the fork/join.
   const int64_t min_rows = std::max<int64_t>(16, (64 * 1024) / std::max<int64_t>(1, w.row_bytes()));
-  parallel_for(
+  pool_for(
       m, [&](int64_t r0, int64_t r1) { err.set(gemv_rows(w, r0, r1, x, n_x, n, y, m)); }, min_rows);
   return err.get();
 }
@@ -58,7 +60,7 @@ Status matmul_gemm(const TensorView& w, const float* x, int64_t n_x, float* y) {
   const int64_t tile = std::clamp<int64_t>((512 * 1024 / 4) / n, 16, 256);
   const int64_t n_tiles = (m + tile - 1) / tile;
   FirstError err;
-  parallel_for(n_tiles, [&](int64_t t0, int64_t t1) {
+  pool_for(n_tiles, [&](int64_t t0, int64_t t1) {
     thread_local std::vector<float> buf;
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t r0 = t * tile, rows = std::min(tile, m - r0);
@@ -85,6 +87,39 @@ Status matmul_gemm(const TensorView& w, const float* x, int64_t n_x, float* y) {
 }
 
 }  // namespace
+
+Status matmul_multi(std::span<const TensorView* const> ws, const float* x, int64_t n_x,
+                    std::span<float* const> ys) {
+  LK_CHECK(ws.size() == ys.size());
+  if (n_x > kGemvMaxRows) {
+    for (size_t i = 0; i < ws.size(); ++i) LK_RETURN_IF_ERROR(matmul_gemm(*ws[i], x, n_x, ys[i]));
+    return Status::ok();
+  }
+  // Rows of all matrices laid end to end; each thread takes one contiguous range.
+  std::vector<int64_t> start(ws.size() + 1, 0);
+  int64_t bytes = 0;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    LK_CHECK(ws[i]->ne[0] == ws[0]->ne[0]);
+    start[i + 1] = start[i] + ws[i]->ne[1];
+    bytes += ws[i]->row_bytes() * ws[i]->ne[1];
+  }
+  const int64_t total = start.back(), n = ws[0]->ne[0];
+  const int64_t min_rows = std::max<int64_t>(16, (64 * 1024) * total / std::max<int64_t>(1, bytes));
+  FirstError err;
+  pool_for(
+      total,
+      [&](int64_t a, int64_t b) {
+        for (size_t i = 0; i < ws.size(); ++i) {
+          const int64_t lo = std::max(a, start[i]), hi = std::min(b, start[i + 1]);
+          if (lo < hi) {
+            err.set(
+                gemv_rows(*ws[i], lo - start[i], hi - start[i], x, n_x, n, ys[i], ws[i]->ne[1]));
+          }
+        }
+      },
+      min_rows);
+  return err.get();
+}
 
 Status matmul_with(const TensorView& w, const float* x, int64_t n_x, float* y, bool gemm) {
   if (n_x <= 0) return Status::ok();

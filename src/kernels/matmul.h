@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "core/status.h"
 #include "model/tensor.h"
@@ -17,6 +18,11 @@ inline constexpr int64_t kGemvMaxRows = 8;
 
 // x: [n_x][n] (n = w.ne[0]); y: [n_x][m] (m = w.ne[1]).
 Status matmul(const TensorView& w, const float* x, int64_t n_x, float* y);
+
+// Several projections of the same activations (q/k/v, gate/up): ys[i] = ws[i] x. In the
+// GEMV regime all rows are split over the threads in one parallel region.
+Status matmul_multi(std::span<const TensorView* const> ws, const float* x, int64_t n_x,
+                    std::span<float* const> ys);
 
 // Forces one path (tests, benchmarks): false = GEMV kernels, true = tiled GEMM.
 Status matmul_with(const TensorView& w, const float* x, int64_t n_x, float* y, bool gemm);

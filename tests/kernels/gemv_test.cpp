@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
+
+#include "core/half.h"
 
 #include "kernels/gemv.h"
 #include "kernels/matmul.h"
@@ -37,16 +40,29 @@ Weights make_weights(DType t, int64_t n, int64_t m, uint64_t seed) {
   return w;
 }
 
-// Bound for |fast - scalar|: sums of |w x| per row times 1e-5.
+// Bound for |fast - scalar|: sums of |w x| per row times 1e-5 (f32 summation order), plus,
+// when the int8-activation path runs (q8_0/q4_0 with VNNI), the rounding of x to int8 per
+// 32-block: sum_j |w_j| * max|x_block| / 254.
 std::vector<float> abs_bound(const TensorView& w, const std::vector<float>& x, int64_t n_x) {
   const int64_t n = w.ne[0], m = w.ne[1];
+  const bool int8 = gemv_int8_activations() && (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0);
   std::vector<float> b(n_x * m), row(n);
   for (int64_t r = 0; r < m; ++r) {
     EXPECT_TRUE(row_to_f32(w, r, row.data()).is_ok());
     for (int64_t t = 0; t < n_x; ++t) {
-      double s = 0;
+      double s = 0, q = 0;
       for (int64_t j = 0; j < n; ++j) s += std::abs(row[j] * x[t * n + j]);
-      b[t * m + r] = static_cast<float>(s * 1e-5 + 1e-6);
+      if (int8) {
+        for (int64_t b0 = 0; b0 < n; b0 += 32) {
+          double amax = 0, wsum = 0;
+          for (int64_t j = b0; j < b0 + 32; ++j) {
+            amax = std::max<double>(amax, std::abs(x[t * n + j]));
+            wsum += std::abs(row[j]);
+          }
+          q += wsum * amax / 254.0;
+        }
+      }
+      b[t * m + r] = static_cast<float>(s * 1e-5 + q * 1.01 + 1e-6);
     }
   }
   return b;
@@ -83,6 +99,21 @@ TEST_P(GemvTest, MatchesScalarForAllBatchSizes) {
       }
     }
   }
+}
+
+TEST(Gemv, Float32ActivationPathForQuantizedWeights) {
+  gemv_set_int8_activations(false);
+  for (DType t : {DType::kQ8_0, DType::kQ4_0}) {
+    Weights w = make_weights(t, 96, 21, 5);
+    std::vector<float> x(2 * 96);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * i);
+    std::vector<float> want(2 * 21), got(2 * 21);
+    ASSERT_TRUE(gemv_rows_scalar(w.view, 0, 21, x.data(), 2, 96, want.data(), 21).is_ok());
+    ASSERT_TRUE(gemv_rows(w.view, 0, 21, x.data(), 2, 96, got.data(), 21).is_ok());
+    const auto bound = abs_bound(w.view, x, 2);
+    for (int i = 0; i < 42; ++i) ASSERT_NEAR(got[i], want[i], bound[i]) << dtype_name(t);
+  }
+  gemv_set_int8_activations(true);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDtypes, GemvTest,
@@ -138,6 +169,38 @@ TEST(Ops, SiluMulMatchesFormula) {
   for (int i = 0; i < 100; ++i) {
     const float want = g[i] / (1.0f + std::exp(-g[i])) * u[i];
     ASSERT_NEAR(out[i], want, 1e-6f * (1.0f + std::abs(want)));
+  }
+}
+
+}  // namespace
+}  // namespace lk
+
+namespace lk {
+namespace {
+
+// The vectorized f16/bf16/q8_0 row conversions are bit-identical to the scalar ones
+// (core/half.h, model/quant.h).
+TEST(RowConvert, VectorPathsBitIdenticalToScalar) {
+  std::vector<uint16_t> all(65536);
+  for (int i = 0; i < 65536; ++i) all[i] = static_cast<uint16_t>(i);
+  std::vector<float> out(65536);
+  ASSERT_TRUE(row_bytes_to_f32(DType::kF16, all.data(), 65536, out.data()).is_ok());
+  for (int i = 0; i < 65536; ++i) {
+    const float want = f16_to_f32(all[i]);
+    ASSERT_TRUE(std::memcmp(&out[i], &want, 4) == 0 || (std::isnan(want) && std::isnan(out[i])))
+        << i;
+  }
+  ASSERT_TRUE(row_bytes_to_f32(DType::kBF16, all.data(), 65536, out.data()).is_ok());
+  for (int i = 0; i < 65536; ++i) {
+    const float want = bf16_to_f32(all[i]);
+    ASSERT_TRUE(std::memcmp(&out[i], &want, 4) == 0) << i;
+  }
+  Weights w = make_weights(DType::kQ8_0, 256, 3, 9);
+  std::vector<float> mine(256), theirs(256);
+  for (int r = 0; r < 3; ++r) {
+    ASSERT_TRUE(row_to_f32(w.view, r, mine.data()).is_ok());
+    dequantize_row(DType::kQ8_0, w.view.row(r), theirs.data(), 256);
+    ASSERT_EQ(0, std::memcmp(mine.data(), theirs.data(), 256 * 4));
   }
 }
 
