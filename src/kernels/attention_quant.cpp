@@ -76,8 +76,10 @@ void kivi_scores(const KvRun& run, int D, const float* q, int n_q, float scale, 
       } else {
         for (int b = 0; b < row_bytes; ++b) {
           const int c = row[b];
-          acc += qs[4 * b] * static_cast<float>(c & 3) + qs[4 * b + 1] * static_cast<float>((c >> 2) & 3) +
-                 qs[4 * b + 2] * static_cast<float>((c >> 4) & 3) + qs[4 * b + 3] * static_cast<float>(c >> 6);
+          acc += qs[4 * b] * static_cast<float>(c & 3) +
+                 qs[4 * b + 1] * static_cast<float>((c >> 2) & 3) +
+                 qs[4 * b + 2] * static_cast<float>((c >> 4) & 3) +
+                 qs[4 * b + 3] * static_cast<float>(c >> 6);
         }
       }
       scores[static_cast<int64_t>(i) * n + t] = (acc + bias) * scale;
@@ -117,8 +119,7 @@ void kivi_accumulate(const KvRun& run, int D, const float* w, int n_q, float* ou
 
 }  // namespace
 
-void attn_run_scores(const KvRun& run, int D, const float* q, int n_q, float scale,
-                     float* scores) {
+void attn_run_scores(const KvRun& run, int D, const float* q, int n_q, float scale, float* scores) {
   switch (run.format) {
     case KvFormat::kF32: {
       auto* k = static_cast<const float*>(run.k);
@@ -154,7 +155,9 @@ void attn_run_scores(const KvRun& run, int D, const float* q, int n_q, float sca
       break;
     }
     case KvFormat::kInt4:
-    case KvFormat::kInt2: kivi_scores(run, D, q, n_q, scale, scores); break;
+    case KvFormat::kInt2:
+      kivi_scores(run, D, q, n_q, scale, scores);
+      break;
   }
 }
 
@@ -174,8 +177,9 @@ void attn_run_accumulate(const KvRun& run, int D, const float* w, int n_q, float
     }
     case KvFormat::kBF16: {
       auto* v = static_cast<const uint16_t*>(run.v);
-      accumulate_rows(run, D, w, n_q, out,
-                      [&](int t, int d) { return bf16_to_f32(v[static_cast<int64_t>(t) * D + d]); });
+      accumulate_rows(run, D, w, n_q, out, [&](int t, int d) {
+        return bf16_to_f32(v[static_cast<int64_t>(t) * D + d]);
+      });
       break;
     }
     case KvFormat::kInt8: {
@@ -193,7 +197,9 @@ void attn_run_accumulate(const KvRun& run, int D, const float* w, int n_q, float
       break;
     }
     case KvFormat::kInt4:
-    case KvFormat::kInt2: kivi_accumulate(run, D, w, n_q, out); break;
+    case KvFormat::kInt2:
+      kivi_accumulate(run, D, w, n_q, out);
+      break;
   }
 }
 
@@ -259,11 +265,13 @@ Status attention_kv_head_quant(const KvHeadView& view, const AttentionQuery& qs,
                 q.begin() + (static_cast<int64_t>(i) * G + g) * D);
       if (qs.positions) pos[static_cast<size_t>(i) * G + g] = qs.positions[i];
     }
-  attention_view(view, D, q.data(), qs.positions ? pos.data() : nullptr, nq * G, qs.scale, o.data());
+  attention_view(view, D, q.data(), qs.positions ? pos.data() : nullptr, nq * G, qs.scale,
+                 o.data());
   for (int i = 0; i < nq; ++i)
     for (int g = 0; g < G; ++g)
       std::copy(o.begin() + (static_cast<int64_t>(i) * G + g) * D,
-                o.begin() + (static_cast<int64_t>(i) * G + g + 1) * D, out + i * out_stride + g * D);
+                o.begin() + (static_cast<int64_t>(i) * G + g + 1) * D,
+                out + i * out_stride + g * D);
   return Status::ok();
 }
 

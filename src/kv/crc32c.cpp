@@ -8,8 +8,8 @@
 #include <xmmintrin.h>
 #endif
 #if defined(__PCLMUL__)
-#include <wmmintrin.h>
 #include <smmintrin.h>
+#include <wmmintrin.h>
 #endif
 
 namespace lk {
@@ -51,7 +51,8 @@ const Tables& tables() {
       x.byte[0][i] = c;
     }
     for (uint32_t i = 0; i < 256; ++i)
-      for (int s = 1; s < 8; ++s) x.byte[s][i] = (x.byte[s - 1][i] >> 8) ^ x.byte[0][x.byte[s - 1][i] & 0xFF];
+      for (int s = 1; s < 8; ++s)
+        x.byte[s][i] = (x.byte[s - 1][i] >> 8) ^ x.byte[0][x.byte[s - 1][i] & 0xFF];
     // Advancing a register over zero bytes is linear: precompute it per bit, then per byte.
     static uint8_t zeros[kLane] = {};
     uint32_t basis[32];
@@ -221,7 +222,7 @@ uint32_t crc32c_copy(uint32_t crc, void* dst, const void* src, size_t n) {
   uint32_t raw = ~crc;
   while (n > 0) {
     const size_t len = n < kChunk ? n : kChunk;
-    std::memcpy(d, s, len);                    // the DRAM stream: memcpy's prefetching path
+    std::memcpy(d, s, len);                         // the DRAM stream: memcpy's prefetching path
     raw = raw_update<false>(raw, d, nullptr, len);  // then checksum the copy from cache
     s += len;
     d += len;
