@@ -24,7 +24,8 @@ Status parse_host_port(const std::string& s, RedisTierConfig* rc) {
   } catch (...) {
     return invalid_argument("--redis port is not a number in '{}'", s);
   }
-  if (rc->port <= 0 || rc->port > 65535) return invalid_argument("--redis port out of range in '{}'", s);
+  if (rc->port <= 0 || rc->port > 65535)
+    return invalid_argument("--redis port out of range in '{}'", s);
   return Status::ok();
 }
 
@@ -38,8 +39,9 @@ int run_bench_kv(int argc, char** argv) {
   app.add_option("--tier", tier, "host | disk | redis | all")->capture_default_str();
   app.add_option("--tokens", tokens,
                  "session length in tokens (default 2048; 131072 with --mem-check)");
-  app.add_option("--format", format_name, "KV storage format: f32 f16 bf16 int8 int4 int2 "
-                                          "(default f16; int4 with --mem-check)");
+  app.add_option("--format", format_name,
+                 "KV storage format: f32 f16 bf16 int8 int4 int2 "
+                 "(default f16; int4 with --mem-check)");
   app.add_option("--layers", o.shape.n_layers, "model shape: layers (Llama-3.1-8B: 32)")
       ->capture_default_str();
   app.add_option("--kv-heads", o.shape.n_kv_heads, "model shape: kv heads")->capture_default_str();
@@ -65,7 +67,8 @@ int run_bench_kv(int argc, char** argv) {
   const bool format_given = app.count("--format") > 0;
   if (!kv_format_from_name(format_name, &format))
     return report_error("bench-kv", invalid_argument("unknown --format '{}' (valid: f32, f16, "
-                                                     "bf16, int8, int4, int2)", format_name));
+                                                     "bf16, int8, int4, int2)",
+                                                     format_name));
   if (o.shape.n_layers <= 0 || o.shape.n_kv_heads <= 0 || o.shape.head_dim <= 0 ||
       o.shape.head_dim % 4 != 0)
     return report_error("bench-kv", invalid_argument("--layers, --kv-heads must be positive and "
@@ -77,7 +80,8 @@ int run_bench_kv(int argc, char** argv) {
     mo.tokens = tokens > 0 ? tokens : mo.tokens;
     mo.format = format_given ? format : KvFormat::kInt4;
     mo.block_tokens = block_tokens > 0 ? block_tokens : mo.block_tokens;
-    if (tokens == 0 || tokens < -1) return report_error("bench-kv", invalid_argument("--tokens must be positive"));
+    if (tokens == 0 || tokens < -1)
+      return report_error("bench-kv", invalid_argument("--tokens must be positive"));
     Result<MemCheckResult> r = kv_mem_check(mo);
     if (!r.is_ok()) return report_error("bench-kv", r.status());
     if (json) {
@@ -94,10 +98,11 @@ int run_bench_kv(int argc, char** argv) {
                           {"rss_ratio", r->rss_ratio}};
       std::printf("%s\n", j.dump(2).c_str());
     } else {
-      std::printf("KV memory check: %lld tokens, %d layers x %d kv heads x head_dim %d, %s, "
-                  "block %d\n",
-                  static_cast<long long>(mo.tokens), mo.shape.n_layers, mo.shape.n_kv_heads,
-                  mo.shape.head_dim, kv_format_name(mo.format), mo.block_tokens);
+      std::printf(
+          "KV memory check: %lld tokens, %d layers x %d kv heads x head_dim %d, %s, "
+          "block %d\n",
+          static_cast<long long>(mo.tokens), mo.shape.n_layers, mo.shape.n_kv_heads,
+          mo.shape.head_dim, kv_format_name(mo.format), mo.block_tokens);
       std::printf("  f16 bytes (same layout)   %14lld\n", static_cast<long long>(r->f16_bytes));
       std::printf("  manager accounting        %14lld  = %5.1f%% of f16\n",
                   static_cast<long long>(r->manager_bytes), 100 * r->accounting_ratio);
@@ -107,21 +112,25 @@ int run_bench_kv(int argc, char** argv) {
     return 0;
   }
 
-  if (tokens == 0 || tokens < -1) return report_error("bench-kv", invalid_argument("--tokens must be positive"));
+  if (tokens == 0 || tokens < -1)
+    return report_error("bench-kv", invalid_argument("--tokens must be positive"));
   o.tokens = tokens > 0 ? tokens : 2048;
   o.format = format;
   o.block_tokens = block_tokens > 0 ? block_tokens : 16;
   o.fsync = !no_fsync;
   std::vector<std::string> tiers;
-  if (tier == "all") tiers = {"host", "disk", "redis"};
-  else if (tier == "host" || tier == "disk" || tier == "redis") tiers = {tier};
+  if (tier == "all")
+    tiers = {"host", "disk", "redis"};
+  else if (tier == "host" || tier == "disk" || tier == "redis")
+    tiers = {tier};
   else
-    return report_error("bench-kv",
-                        invalid_argument("unknown --tier '{}' (valid: host, disk, redis, all)", tier));
+    return report_error(
+        "bench-kv", invalid_argument("unknown --tier '{}' (valid: host, disk, redis, all)", tier));
   std::filesystem::path tmp_dir;
   if (cache_dir.empty()) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "longkv-bench-kv-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) return report_error("bench-kv", io_error("cannot create a temp dir"));
+    if (!::mkdtemp(tmpl.data()))
+      return report_error("bench-kv", io_error("cannot create a temp dir"));
     tmp_dir = tmpl;
     cache_dir = tmpl;
   }
@@ -144,7 +153,8 @@ int run_bench_kv(int argc, char** argv) {
         Result<std::unique_ptr<RedisProcess>> rp = RedisProcess::start();
         if (!rp.is_ok()) {
           if (tier == "all") {
-            std::fprintf(stderr, "longkv bench-kv: redis skipped: %s\n", rp.status().to_string().c_str());
+            std::fprintf(stderr, "longkv bench-kv: redis skipped: %s\n",
+                         rp.status().to_string().c_str());
             continue;
           }
           return report_error("bench-kv", rp.status());
@@ -177,7 +187,8 @@ int run_bench_kv(int argc, char** argv) {
                   pct);
     }
   }
-  if (json) std::printf("%s\n", (tiers.size() == 1 && out.size() == 1 ? out[0] : out).dump(2).c_str());
+  if (json)
+    std::printf("%s\n", (tiers.size() == 1 && out.size() == 1 ? out[0] : out).dump(2).c_str());
   if (!tmp_dir.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(tmp_dir, ec);

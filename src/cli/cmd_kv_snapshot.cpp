@@ -44,7 +44,8 @@ Result<KvManagerConfig> config_of(const ShapeOpts& s) {
   c.head_dim = s.head_dim;
   c.block_tokens = s.block_tokens;
   if (!kv_format_from_name(s.format, &c.format))
-    return invalid_argument("unknown --format '{}' (valid: f32, f16, bf16, int8, int4, int2)", s.format);
+    return invalid_argument("unknown --format '{}' (valid: f32, f16, bf16, int8, int4, int2)",
+                            s.format);
   if (!kv_format_from_name(s.residual, &c.residual_format))
     return invalid_argument("unknown --residual-format '{}' (valid: f32, f16, bf16)", s.residual);
   c.model_digest = s.digest;
@@ -99,15 +100,15 @@ int run_inspect(const std::string& path, bool verify, bool json) {
                         {"checksums_verified", verify}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("%s: model '%s', %d layers x %d kv heads x head_dim %d, %s (residual %s), "
-                "block %d\n  length %lld, %zu token ids, %lld blocks holding %lld token-heads%s, "
-                "%zu bytes%s\n",
-                path.c_str(), im->model_digest.c_str(), im->n_layers, im->n_kv_heads, im->head_dim,
-                kv_format_name(im->format), kv_format_name(im->residual_format), im->block_tokens,
-                static_cast<long long>(im->length), im->tokens.size(),
-                static_cast<long long>(n_blocks), static_cast<long long>(n_tokens_held),
-                im->evicted ? " (with evictions)" : "", (*bytes)->size,
-                verify ? ", all checksums ok" : "");
+    std::printf(
+        "%s: model '%s', %d layers x %d kv heads x head_dim %d, %s (residual %s), "
+        "block %d\n  length %lld, %zu token ids, %lld blocks holding %lld token-heads%s, "
+        "%zu bytes%s\n",
+        path.c_str(), im->model_digest.c_str(), im->n_layers, im->n_kv_heads, im->head_dim,
+        kv_format_name(im->format), kv_format_name(im->residual_format), im->block_tokens,
+        static_cast<long long>(im->length), im->tokens.size(), static_cast<long long>(n_blocks),
+        static_cast<long long>(n_tokens_held), im->evicted ? " (with evictions)" : "",
+        (*bytes)->size, verify ? ", all checksums ok" : "");
   }
   return 0;
 }
@@ -156,7 +157,8 @@ int run_kv_snapshot(int argc, char** argv) {
   Result<KvManagerConfig> c = config_of(ss);
   if (!c.is_ok()) return report_error("kv-snapshot", c.status());
   if (tokens <= 0 || tokens > (int64_t{1} << 24))
-    return report_error("kv-snapshot", invalid_argument("--tokens must be in [1, 2^24] (got {})", tokens));
+    return report_error("kv-snapshot",
+                        invalid_argument("--tokens must be in [1, 2^24] (got {})", tokens));
   auto m = KvManager::create(*c);
   if (!m.is_ok()) return report_error("kv-snapshot", m.status());
   KvManager& mgr = **m;
@@ -171,7 +173,8 @@ int run_kv_snapshot(int argc, char** argv) {
     k[i] = static_cast<float>((i * 37) % 101) / 25.0f - 2.0f;
     v[i] = static_cast<float>((i * 53) % 97) / 24.0f - 2.0f;
   }
-  for (int l = 0; l < c->n_layers && st.is_ok(); ++l) st = mgr.append(1, l, pos, k.data(), v.data());
+  for (int l = 0; l < c->n_layers && st.is_ok(); ++l)
+    st = mgr.append(1, l, pos, k.data(), v.data());
   if (st.is_ok() && evict_every > 0) {
     std::vector<int32_t> drop;
     for (int64_t i = 0; i < tokens; i += evict_every) drop.push_back(static_cast<int32_t>(i));

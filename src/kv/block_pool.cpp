@@ -9,10 +9,11 @@
 namespace lk {
 
 namespace {
-constexpr KvFormat kAllFormats[kNumKvFormats] = {KvFormat::kF32,  KvFormat::kF16,
-                                                 KvFormat::kBF16, KvFormat::kInt8,
-                                                 KvFormat::kInt4, KvFormat::kInt2};
-int64_t round_up(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
+constexpr KvFormat kAllFormats[kNumKvFormats] = {KvFormat::kF32,  KvFormat::kF16,  KvFormat::kBF16,
+                                                 KvFormat::kInt8, KvFormat::kInt4, KvFormat::kInt2};
+int64_t round_up(int64_t n, int64_t a) {
+  return (n + a - 1) / a * a;
+}
 }  // namespace
 
 BlockPool::BlockPool(int block_tokens, int head_dim, int64_t budget_bytes, int64_t max_positions)
@@ -105,7 +106,9 @@ Result<BlockId> BlockPool::alloc(KvFormat f) {
   return id;
 }
 
-void BlockPool::ref(BlockId id) { ++meta_mut(id).ref_count; }
+void BlockPool::ref(BlockId id) {
+  ++meta_mut(id).ref_count;
+}
 
 void BlockPool::unref(BlockId id) {
   BlockMeta& m = meta_mut(id);
@@ -145,7 +148,8 @@ const uint8_t* BlockPool::params(BlockId id) const {
 
 void BlockPool::ensure_iota(int64_t end) {
   end = std::min(end, max_positions_);
-  for (; iota_filled_ < end; ++iota_filled_) iota_[iota_filled_] = static_cast<int32_t>(iota_filled_);
+  for (; iota_filled_ < end; ++iota_filled_)
+    iota_[iota_filled_] = static_cast<int32_t>(iota_filled_);
 }
 
 void BlockPool::materialize_positions(BlockMeta& m) {
@@ -215,7 +219,8 @@ void BlockPool::copy_positions(BlockId dst, BlockId src, int n) {
   }
 }
 
-void BlockPool::set_positions(BlockId id, int n, int32_t first_pos, const int32_t* explicit_positions) {
+void BlockPool::set_positions(BlockId id, int n, int32_t first_pos,
+                              const int32_t* explicit_positions) {
   BlockMeta& m = meta_mut(id);
   LK_CHECK(n >= 0 && n <= block_tokens_);
   if (m.positions) {

@@ -28,10 +28,10 @@ inline constexpr int kNumKvFormats = 6;
 
 struct BlockMeta {
   KvFormat format = KvFormat::kF32;
-  int32_t n_used = 0;     // filled slots [0, n_used)
-  int32_t ref_count = 0;  // 0 = free
-  int32_t storage = -1;   // slot index in the format's storage pool
-  int32_t first_pos = 0;  // positions are first_pos + i while `positions` is null
+  int32_t n_used = 0;                    // filled slots [0, n_used)
+  int32_t ref_count = 0;                 // 0 = free
+  int32_t storage = -1;                  // slot index in the format's storage pool
+  int32_t first_pos = 0;                 // positions are first_pos + i while `positions` is null
   std::unique_ptr<int32_t[]> positions;  // [B] explicit positions, or null (consecutive)
 };
 
@@ -51,8 +51,8 @@ class BlockPool {
 
   int64_t budget_bytes() const { return budget_; }
   void set_budget_bytes(int64_t b) { budget_ = b; }
-  int64_t used_bytes() const { return used_; }   // storage of blocks in use
-  int64_t held_bytes() const { return held_; }   // used + cached free storage
+  int64_t used_bytes() const { return used_; }        // storage of blocks in use
+  int64_t held_bytes() const { return held_; }        // used + cached free storage
   int64_t meta_bytes() const { return meta_bytes_; }  // explicit position arrays
   int64_t free_bytes() const { return budget_ - used_; }
   int64_t blocks_in_use() const { return in_use_; }
@@ -95,10 +95,10 @@ class BlockPool {
 
  private:
   struct FormatPool {
-    std::vector<uint8_t*> data;                          // [slot] storage or null
+    std::vector<uint8_t*> data;                            // [slot] storage or null
     std::vector<std::unique_ptr<uint8_t[]>> param_chunks;  // kParamChunk slots each
-    std::vector<int32_t> warm;  // free slots that still hold storage
-    std::vector<int32_t> cold;  // free slots without storage
+    std::vector<int32_t> warm;                             // free slots that still hold storage
+    std::vector<int32_t> cold;                             // free slots without storage
     int64_t in_use = 0;
   };
   static constexpr int kParamChunk = 256;

@@ -11,7 +11,9 @@ namespace lk {
 
 // Continues a CRC-32C over data (start with crc = 0).
 uint32_t crc32c_extend(uint32_t crc, const void* data, size_t n);
-inline uint32_t crc32c(const void* data, size_t n) { return crc32c_extend(0, data, n); }
+inline uint32_t crc32c(const void* data, size_t n) {
+  return crc32c_extend(0, data, n);
+}
 
 // Copies n bytes from src to dst and continues crc over them (one pass over the data, so a
 // swap streams each block once).

@@ -40,7 +40,8 @@ Status build_session(KvManager& m, SeqId seq, int64_t tokens) {
     for (int64_t i = 0; i < n; ++i) pos[i] = static_cast<int32_t>(start + i);
     fill_chunk(k, static_cast<uint64_t>(start) * 2 + 1);
     fill_chunk(v, static_cast<uint64_t>(start) * 2 + 2);
-    for (int l = 0; l < c.n_layers; ++l) LK_RETURN_IF_ERROR(m.append(seq, l, pos, k.data(), v.data()));
+    for (int l = 0; l < c.n_layers; ++l)
+      LK_RETURN_IF_ERROR(m.append(seq, l, pos, k.data(), v.data()));
   }
   return Status::ok();
 }
@@ -131,7 +132,8 @@ Status raw_redis(const RedisTierConfig& rc, const Bytes& src, Bytes& dst, double
   Timer t;
   for (size_t i = 0; i < n_chunks; ++i) {
     const size_t len = std::min(chunk, src.size - i * chunk);
-    const char* argv[] = {"SET", keys[i].c_str(), reinterpret_cast<const char*>(src.data.get() + i * chunk)};
+    const char* argv[] = {"SET", keys[i].c_str(),
+                          reinterpret_cast<const char*>(src.data.get() + i * chunk)};
     const size_t lens[] = {3, keys[i].size(), len};
     redisAppendCommandArgv(c, 3, argv, lens);
   }
@@ -211,7 +213,8 @@ Result<TierBenchResult> bench_tier(const TierBenchOptions& o) {
     if (!src) {
       src = Bytes::make(static_cast<size_t>(res.bytes));
       dst = Bytes::make(static_cast<size_t>(res.bytes));
-      for (size_t i = 0; i < src->size; ++i) src->data[i] = static_cast<uint8_t>(i * 131 + (i >> 12));
+      for (size_t i = 0; i < src->size; ++i)
+        src->data[i] = static_cast<uint8_t>(i * 131 + (i >> 12));
       std::memset(dst->data.get(), 0, dst->size);  // both resident: raw is the best case
     }
     double a = 0, b = 0;
@@ -251,7 +254,8 @@ Result<MemCheckResult> kv_mem_check(const MemCheckOptions& o) {
   // The same session in f16: every block full but the last of each head (no residual).
   const int64_t n_heads = static_cast<int64_t>(c.n_layers) * c.n_kv_heads;
   const int64_t f16_blocks = (o.tokens + o.block_tokens - 1) / o.block_tokens;
-  r.f16_bytes = n_heads * f16_blocks * block_layout(KvFormat::kF16, o.block_tokens, c.head_dim).bytes();
+  r.f16_bytes =
+      n_heads * f16_blocks * block_layout(KvFormat::kF16, o.block_tokens, c.head_dim).bytes();
   r.accounting_ratio = static_cast<double>(r.manager_bytes) / static_cast<double>(r.f16_bytes);
   r.rss_ratio = static_cast<double>(r.rss_delta) / static_cast<double>(r.f16_bytes);
   return r;

@@ -25,20 +25,20 @@ struct TierBenchOptions {
   int64_t tokens = 2048;
   KvFormat format = KvFormat::kF16;
   int block_tokens = 16;
-  int repeat = 3;              // best of
-  std::string cache_dir;       // disk tier directory (required for disk)
-  bool fsync = true;           // disk: fsync before rename (raw write fsyncs too)
-  RedisTierConfig redis;       // redis tier endpoint
+  int repeat = 3;         // best of
+  std::string cache_dir;  // disk tier directory (required for disk)
+  bool fsync = true;      // disk: fsync before rename (raw write fsyncs too)
+  RedisTierConfig redis;  // redis tier endpoint
 };
 
 struct TierBenchResult {
   std::string tier;
-  int64_t bytes = 0;           // serialized bytes moved per swap
-  double swap_out_gbps = 0;    // bytes / (swap_out call -> future ready)
+  int64_t bytes = 0;         // serialized bytes moved per swap
+  double swap_out_gbps = 0;  // bytes / (swap_out call -> future ready)
   double swap_in_gbps = 0;
-  double raw_out_gbps = 0;     // raw write of the same bytes to the medium
-  double raw_in_gbps = 0;      // raw read back
-  double raw_gbps = 0;         // min(raw_out, raw_in): the tier's raw bandwidth
+  double raw_out_gbps = 0;  // raw write of the same bytes to the medium
+  double raw_in_gbps = 0;   // raw read back
+  double raw_gbps = 0;      // min(raw_out, raw_in): the tier's raw bandwidth
 };
 
 Result<TierBenchResult> bench_tier(const TierBenchOptions& options);

@@ -22,9 +22,13 @@ BlockLayout block_layout(KvFormat format, int block_tokens, int head_dim) {
   l.head_dim = head_dim;
   const int64_t B = block_tokens, D = head_dim;
   switch (format) {
-    case KvFormat::kF32: l.row_bytes = 4 * D; break;
+    case KvFormat::kF32:
+      l.row_bytes = 4 * D;
+      break;
     case KvFormat::kF16:
-    case KvFormat::kBF16: l.row_bytes = 2 * D; break;
+    case KvFormat::kBF16:
+      l.row_bytes = 2 * D;
+      break;
     case KvFormat::kInt8:
       l.row_bytes = D;
       l.param_bytes = 2 * B * 4;
@@ -46,7 +50,9 @@ namespace {
 
 void encode_float_row(KvFormat f, const float* x, int D, uint8_t* out) {
   switch (f) {
-    case KvFormat::kF32: std::memcpy(out, x, 4 * static_cast<size_t>(D)); break;
+    case KvFormat::kF32:
+      std::memcpy(out, x, 4 * static_cast<size_t>(D));
+      break;
     case KvFormat::kF16: {
       auto* o = reinterpret_cast<uint16_t*>(out);
       int d = 0;
@@ -63,19 +69,23 @@ void encode_float_row(KvFormat f, const float* x, int D, uint8_t* out) {
       for (int d = 0; d < D; ++d) o[d] = f32_to_bf16(x[d]);
       break;
     }
-    default: LK_CHECK_MSG(false, "not a float format: {}", kv_format_name(f));
+    default:
+      LK_CHECK_MSG(false, "not a float format: {}", kv_format_name(f));
   }
 }
 
 void decode_float_row(KvFormat f, const uint8_t* in, int D, float* x) {
   switch (f) {
-    case KvFormat::kF32: std::memcpy(x, in, 4 * static_cast<size_t>(D)); break;
+    case KvFormat::kF32:
+      std::memcpy(x, in, 4 * static_cast<size_t>(D));
+      break;
     case KvFormat::kF16: {
       auto* i = reinterpret_cast<const uint16_t*>(in);
       int d = 0;
 #if defined(__F16C__) && defined(__AVX__)
       for (; d + 8 <= D; d += 8)
-        _mm256_storeu_ps(x + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(i + d))));
+        _mm256_storeu_ps(x + d,
+                         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(i + d))));
 #endif
       for (; d < D; ++d) x[d] = f16_to_f32(i[d]);
       break;
@@ -85,7 +95,8 @@ void decode_float_row(KvFormat f, const uint8_t* in, int D, float* x) {
       for (int d = 0; d < D; ++d) x[d] = bf16_to_f32(i[d]);
       break;
     }
-    default: LK_CHECK_MSG(false, "not a float format: {}", kv_format_name(f));
+    default:
+      LK_CHECK_MSG(false, "not a float format: {}", kv_format_name(f));
   }
 }
 
@@ -163,8 +174,8 @@ void codec_read_token(const BlockLayout& l, const uint8_t* data, const uint8_t* 
     return;
   }
   if (kv_format_is_kivi(l.format)) {
-    auto* kp = reinterpret_cast<const uint16_t*>(params);       // [D][2]
-    const uint16_t* vp = kp + 2 * D + 2 * slot;                   // [2]
+    auto* kp = reinterpret_cast<const uint16_t*>(params);  // [D][2]
+    const uint16_t* vp = kp + 2 * D + 2 * slot;            // [2]
     const float vs = f16_to_f32(vp[0]), vz = f16_to_f32(vp[1]);
     for (int d = 0; d < D; ++d) {
       k[d] = kivi_code(krow, d, l.format) * f16_to_f32(kp[2 * d]) + f16_to_f32(kp[2 * d + 1]);
@@ -228,8 +239,8 @@ void codec_move_token(const BlockLayout& l, uint8_t* data, uint8_t* params, int 
   }
 }
 
-void codec_copy_token(const BlockLayout& l, const uint8_t* src, const uint8_t* src_params,
-                      int from, uint8_t* dst, uint8_t* dst_params, int to) {
+void codec_copy_token(const BlockLayout& l, const uint8_t* src, const uint8_t* src_params, int from,
+                      uint8_t* dst, uint8_t* dst_params, int to) {
   LK_CHECK(kv_format_per_token(l.format));
   const size_t rb = static_cast<size_t>(l.row_bytes);
   std::memcpy(dst + to * rb, src + from * rb, rb);

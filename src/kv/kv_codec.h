@@ -32,11 +32,17 @@ struct BlockLayout {
 BlockLayout block_layout(KvFormat format, int block_tokens, int head_dim);
 
 // KIVI formats quantize K per channel over the whole block (a token group).
-inline bool kv_format_is_kivi(KvFormat f) { return f == KvFormat::kInt4 || f == KvFormat::kInt2; }
+inline bool kv_format_is_kivi(KvFormat f) {
+  return f == KvFormat::kInt4 || f == KvFormat::kInt2;
+}
 // Formats where each token is encoded on its own (tokens can move between blocks losslessly).
-inline bool kv_format_per_token(KvFormat f) { return !kv_format_is_kivi(f); }
+inline bool kv_format_per_token(KvFormat f) {
+  return !kv_format_is_kivi(f);
+}
 // Largest code of a KIVI format (15 or 3).
-inline int kivi_qmax(KvFormat f) { return f == KvFormat::kInt4 ? 15 : 3; }
+inline int kivi_qmax(KvFormat f) {
+  return f == KvFormat::kInt4 ? 15 : 3;
+}
 
 // Extracts code of channel d from a packed KIVI row.
 inline int kivi_code(const uint8_t* row, int d, KvFormat f) {
@@ -63,8 +69,8 @@ void codec_move_token(const BlockLayout& l, uint8_t* data, uint8_t* params, int 
 
 // Copies token `from` of block (src, src_params) into slot `to` of block (dst, dst_params),
 // both of layout l. Precondition: kv_format_per_token(l.format).
-void codec_copy_token(const BlockLayout& l, const uint8_t* src, const uint8_t* src_params,
-                      int from, uint8_t* dst, uint8_t* dst_params, int to);
+void codec_copy_token(const BlockLayout& l, const uint8_t* src, const uint8_t* src_params, int from,
+                      uint8_t* dst, uint8_t* dst_params, int to);
 
 // The KvRun describing the first n tokens of a block.
 KvRun codec_run(const BlockLayout& l, const uint8_t* data, const uint8_t* params, int n,

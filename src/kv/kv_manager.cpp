@@ -93,9 +93,10 @@ KvManager::Seq& KvManager::get_or_create(SeqId id) {
 
 Status KvManager::check_resident(SeqId id, const Seq& s, const char* op) const {
   if (s.state == SeqState::kResident) return Status::ok();
-  return Status(StatusCode::kUnavailable,
-                fmt::format("{}: seq {} is {} (swap it in first)", op, id,
-                            s.state == SeqState::kSwappedOut ? "swapped out" : "being transferred"));
+  return Status(
+      StatusCode::kUnavailable,
+      fmt::format("{}: seq {} is {} (swap it in first)", op, id,
+                  s.state == SeqState::kSwappedOut ? "swapped out" : "being transferred"));
 }
 
 bool KvManager::contains(SeqId seq) const {
@@ -247,8 +248,10 @@ Status KvManager::reserve_locked(HeadTable& h, int64_t n,
                                  std::vector<std::pair<HeadTable*, BlockId>>* added) {
   auto [main, tail] = head_need(h, n);
   for (BlockId b : h.reserved) {
-    if (pool_.meta(b).format == cfg_.format && main > 0) --main;
-    else if (pool_.meta(b).format == tail_format() && tail > 0) --tail;
+    if (pool_.meta(b).format == cfg_.format && main > 0)
+      --main;
+    else if (pool_.meta(b).format == tail_format() && tail > 0)
+      --tail;
   }
   for (int i = 0; i < main + tail; ++i) {
     Result<BlockId> r = pool_alloc(i < main ? cfg_.format : tail_format());
@@ -308,8 +311,8 @@ void KvManager::append_head(HeadTable& h, std::span<const int32_t> positions, co
   const KvFormat tf = tail_format();
   for (size_t i = 0; i < positions.size(); ++i) {
     BlockId last = h.blocks.empty() ? kNoBlock : h.blocks.back();
-    const bool usable = last != kNoBlock && pool_.meta(last).format == tf &&
-                        pool_.meta(last).n_used < B;
+    const bool usable =
+        last != kNoBlock && pool_.meta(last).format == tf && pool_.meta(last).n_used < B;
     if (!usable) {
       Result<BlockId> r = take_block(h, tf);
       LK_CHECK_MSG(r.is_ok(), "append block was not reserved: {}", r.status().to_string());
@@ -421,8 +424,8 @@ Status KvManager::evict(SeqId seq, int layer, int kv_head, std::span<const int32
     found += c;
   }
   if (found != drop.size())
-    return not_found("evict: seq {} (layer {}, kv_head {}) holds only {} of the {} positions",
-                     seq, layer, kv_head, found, drop.size());
+    return not_found("evict: seq {} (layer {}, kv_head {}) holds only {} of the {} positions", seq,
+                     layer, kv_head, found, drop.size());
   std::vector<std::pair<HeadTable*, BlockId>> added;
   for (size_t i : hit) {
     const BlockMeta& m = pool_.meta(h.blocks[i]);
@@ -458,8 +461,8 @@ Status KvManager::evict(SeqId seq, int layer, int kv_head, std::span<const int32
   std::vector<BlockId> kept;
   for (size_t i = 0; i < h.blocks.size(); ++i) {
     const BlockId b = h.blocks[i];
-    const bool is_residual = kivi() && i + 1 == h.blocks.size() &&
-                             pool_.meta(b).format == cfg_.residual_format;
+    const bool is_residual =
+        kivi() && i + 1 == h.blocks.size() && pool_.meta(b).format == cfg_.residual_format;
     if (pool_.meta(b).n_used == 0 && !is_residual) {
       pool_.unref(b);
       touched.erase(b);
@@ -495,14 +498,16 @@ Result<AppendPlan> KvManager::plan_append(std::span<const AppendRequest> batch) 
       const HeadTable& h = s ? s->heads[i] : empty;
       auto [main, tail] = head_need(h, n);
       for (BlockId b : h.reserved) {
-        if (pool_.meta(b).format == cfg_.format && main > 0) --main;
-        else if (pool_.meta(b).format == tail_format() && tail > 0) --tail;
+        if (pool_.meta(b).format == cfg_.format && main > 0)
+          --main;
+        else if (pool_.meta(b).format == tail_format() && tail > 0)
+          --tail;
       }
       if (main + tail == 0) continue;
       plan.items.push_back({seq, i, main, tail});
       plan.blocks_needed += main + tail;
-      plan.bytes_needed += main * pool_.block_bytes(cfg_.format) +
-                           tail * pool_.block_bytes(tail_format());
+      plan.bytes_needed +=
+          main * pool_.block_bytes(cfg_.format) + tail * pool_.block_bytes(tail_format());
     }
   }
   return plan;
@@ -596,7 +601,8 @@ int64_t KvManager::match_prefix(std::span<const int32_t> tokens, int64_t max_tok
   uint64_t parent = 0;
   int64_t i = 0;
   for (; (i + 1) * B <= limit; ++i) {
-    std::span<const int32_t> toks = tokens.subspan(static_cast<size_t>(i * B), static_cast<size_t>(B));
+    std::span<const int32_t> toks =
+        tokens.subspan(static_cast<size_t>(i * B), static_cast<size_t>(B));
     const uint64_t h = prefix_.chain_hash(parent, toks);
     const PrefixEntry* e = prefix_.find(h);
     if (!e || !std::equal(e->tokens.begin(), e->tokens.end(), toks.begin())) break;
@@ -618,7 +624,8 @@ Result<int64_t> KvManager::adopt_prefix(SeqId seq, std::span<const int32_t> toke
   // Each matched entry's blocks are referenced at once, so loading a later spilled entry
   // (which may evict LRU entries to make room) can never take them away.
   for (int64_t i = 0; (i + 1) * B <= limit; ++i) {
-    std::span<const int32_t> toks = tokens.subspan(static_cast<size_t>(i * B), static_cast<size_t>(B));
+    std::span<const int32_t> toks =
+        tokens.subspan(static_cast<size_t>(i * B), static_cast<size_t>(B));
     const uint64_t h = prefix_.chain_hash(parent, toks);
     PrefixEntry* e = prefix_.find(h);
     if (!e || !std::equal(e->tokens.begin(), e->tokens.end(), toks.begin())) break;
@@ -793,8 +800,8 @@ void KvManager::check_invariants() const {
         LK_CHECK_MSG(m.n_used < B || !residual, "seq {} head {}: full residual not flushed", id, i);
         for (int t = 0; t < m.n_used; ++t) {
           const int64_t p = pool_.position(b, t);
-          LK_CHECK_MSG(p > last_pos, "seq {} head {} positions not increasing ({} after {})", id,
-                       i, p, last_pos);
+          LK_CHECK_MSG(p > last_pos, "seq {} head {} positions not increasing ({} after {})", id, i,
+                       p, last_pos);
           last_pos = p;
         }
         n += m.n_used;

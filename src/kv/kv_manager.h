@@ -44,8 +44,8 @@ struct KvManagerConfig {
   int n_layers = 0;
   int n_kv_heads = 0;
   int head_dim = 0;
-  int block_tokens = 16;  // tokens per block (the KIVI group size for int4/int2)
-  KvFormat format = KvFormat::kF16;           // format of full blocks
+  int block_tokens = 16;             // tokens per block (the KIVI group size for int4/int2)
+  KvFormat format = KvFormat::kF16;  // format of full blocks
   KvFormat residual_format = KvFormat::kF16;  // KIVI: recent tokens until a group fills
   int64_t budget_bytes = int64_t{1} << 30;    // device pool budget
   std::string model_digest;                   // snapshots from another model are refused
@@ -88,11 +88,11 @@ enum class SeqState { kResident, kSwappingOut, kSwappedOut, kSwappingIn };
 // Bytes by tier, sequence and (layer, head), for metrics.
 struct KvUsage {
   int64_t budget_bytes = 0;
-  int64_t used_bytes = 0;    // device blocks in use (data + params)
-  int64_t held_bytes = 0;    // used + cached free storage
-  int64_t meta_bytes = 0;    // explicit position arrays
+  int64_t used_bytes = 0;  // device blocks in use (data + params)
+  int64_t held_bytes = 0;  // used + cached free storage
+  int64_t meta_bytes = 0;  // explicit position arrays
   int64_t blocks_in_use = 0;
-  int64_t prefix_only_bytes = 0;  // blocks only the prefix index holds (reclaimable)
+  int64_t prefix_only_bytes = 0;              // blocks only the prefix index holds (reclaimable)
   std::map<std::string, int64_t> tier_bytes;  // "device" and each tier
   std::vector<int64_t> head_bytes;            // [layer * n_kv_heads + head], shared once
 };
@@ -184,7 +184,7 @@ class KvManager final : public KvCache {
     int64_t n_tokens = 0;
   };
   struct Seq {
-    std::vector<HeadTable> heads;  // [n_layers * n_kv_heads]
+    std::vector<HeadTable> heads;    // [n_layers * n_kv_heads]
     std::vector<int64_t> layer_len;  // positions appended per layer
     std::vector<int32_t> tokens;
     SeqState state = SeqState::kResident;
@@ -202,7 +202,9 @@ class KvManager final : public KvCache {
   const Seq* find(SeqId id) const;
   Seq& get_or_create(SeqId id);
   Status check_resident(SeqId id, const Seq& s, const char* op) const;
-  HeadTable& head(Seq& s, int layer, int kv_head) { return s.heads[layer * cfg_.n_kv_heads + kv_head]; }
+  HeadTable& head(Seq& s, int layer, int kv_head) {
+    return s.heads[layer * cfg_.n_kv_heads + kv_head];
+  }
   bool kivi() const { return kv_format_is_kivi(cfg_.format); }
   KvFormat tail_format() const { return kivi() ? cfg_.residual_format : cfg_.format; }
 
@@ -212,11 +214,12 @@ class KvManager final : public KvCache {
   // Takes a block of format f from the head's reservation or the pool.
   Result<BlockId> take_block(HeadTable& h, KvFormat f);
   // Adds to h.reserved the blocks for n more tokens (recorded in *added for rollback).
-  Status reserve_locked(HeadTable& h, int64_t n, std::vector<std::pair<HeadTable*, BlockId>>* added);
+  Status reserve_locked(HeadTable& h, int64_t n,
+                        std::vector<std::pair<HeadTable*, BlockId>>* added);
   void rollback(std::vector<std::pair<HeadTable*, BlockId>>& added);
   Result<BlockId> pool_alloc(KvFormat f);  // evicts prefix-cache LRU blocks when needed
-  void append_head(HeadTable& h, std::span<const int32_t> positions, const float* k,
-                   const float* v, int64_t stride);
+  void append_head(HeadTable& h, std::span<const int32_t> positions, const float* k, const float* v,
+                   int64_t stride);
   void flush_residual(HeadTable& h);
   BlockId make_exclusive(HeadTable& h, size_t index);  // copy-on-write; pre-reserved
   void merge_partial_blocks(HeadTable& h, const std::unordered_set<BlockId>& touched);
@@ -234,8 +237,7 @@ class KvManager final : public KvCache {
   // Installs a parsed image as seq's blocks: allocates, copies + verifies every block.
   // The lock is held throughout (lock == nullptr) or released for the copy (swap-in).
   Status install_image(SeqId id, const SeqImage& im, std::unique_lock<std::mutex>* lock);
-  Status check_image_shape(const SeqImage& im, const std::string& what,
-                           StatusCode code) const;
+  Status check_image_shape(const SeqImage& im, const std::string& what, StatusCode code) const;
   void mark_lost(SeqId id);
 
   void transfer_loop();

@@ -205,7 +205,8 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
   if (lock) lock->unlock();
   Status bad;
   for (auto& p : pend) {
-    Status st = copy_verify_block(im, *p.desc, p.data, p.params, p.pos.empty() ? nullptr : p.pos.data());
+    Status st =
+        copy_verify_block(im, *p.desc, p.data, p.params, p.pos.empty() ? nullptr : p.pos.data());
     if (!st.is_ok()) {
       bad = st.with_context(fmt::format("head {}", p.head));
       break;
@@ -218,7 +219,8 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
     return bad;
   }
   for (auto& p : pend)
-    pool_.set_positions(p.id, p.desc->n_used, p.desc->first_pos, p.pos.empty() ? nullptr : p.pos.data());
+    pool_.set_positions(p.id, p.desc->n_used, p.desc->first_pos,
+                        p.pos.empty() ? nullptr : p.pos.data());
   // Structure must be what this cache would have built (a valid checksum is not a proof).
   std::vector<HeadTable> heads(im.heads.size());
   for (auto& p : pend) heads[p.head].blocks.push_back(p.id);
@@ -230,7 +232,8 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
       const bool last = j + 1 == h.blocks.size();
       const bool residual = kivi() && m.format == cfg_.residual_format;
       const bool ok_format = m.format == cfg_.format || (residual && last);
-      const bool ok_fill = (m.n_used > 0 || residual) && !(residual && m.n_used == cfg_.block_tokens);
+      const bool ok_fill =
+          (m.n_used > 0 || residual) && !(residual && m.n_used == cfg_.block_tokens);
       bool ok_pos = true;
       for (int t = 0; t < m.n_used && ok_pos; ++t) {
         const int64_t p = pool_.position(h.blocks[j], t);
@@ -240,7 +243,8 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
       if (!ok_format || !ok_fill || !ok_pos) {
         drop_all();
         return corrupt("head {} block {} is inconsistent (format {}, {} tokens{})", i, j,
-                       kv_format_name(m.format), m.n_used, ok_pos ? "" : ", positions out of order");
+                       kv_format_name(m.format), m.n_used,
+                       ok_pos ? "" : ", positions out of order");
       }
       h.n_tokens += m.n_used;
     }
@@ -346,7 +350,8 @@ std::future<SwapInResult> KvManager::swap_in(SeqId seq) {
   }
   if (s.state != SeqState::kSwappedOut) {
     promise->set_value(
-        {Status(StatusCode::kUnavailable, fmt::format("swap_in: seq {} is in transfer", seq)), false});
+        {Status(StatusCode::kUnavailable, fmt::format("swap_in: seq {} is in transfer", seq)),
+         false});
     return fut;
   }
   KvTier* tier = tiers_.count(s.tier) ? tiers_[s.tier].get() : nullptr;
@@ -357,10 +362,12 @@ std::future<SwapInResult> KvManager::swap_in(SeqId seq) {
     SwapInResult result;
     Status st = tier ? Status::ok() : Status(StatusCode::kNotFound, "tier is gone");
     Result<BytesPtr> got = tier ? tier->get(key) : Result<BytesPtr>(st);
-    Result<SeqImage> im = got.is_ok() ? parse_seq((*got)->data.get(), (*got)->size)
-                                      : Result<SeqImage>(got.status());
-    if (im.is_ok()) st = check_image_shape(*im, "swapped copy", StatusCode::kCorrupt);
-    else st = im.status();
+    Result<SeqImage> im =
+        got.is_ok() ? parse_seq((*got)->data.get(), (*got)->size) : Result<SeqImage>(got.status());
+    if (im.is_ok())
+      st = check_image_shape(*im, "swapped copy", StatusCode::kCorrupt);
+    else
+      st = im.status();
     if (st.is_ok() && im->model_digest != cfg_.model_digest)
       st = corrupt("swapped copy is for model '{}'", im->model_digest);
     std::unique_lock<std::mutex> lk(mu_);
@@ -428,7 +435,9 @@ Status KvManager::load_snapshot(const std::string& path, SeqId seq) {
 
 // ---------------------------------------------------------------- prefix spill
 
-std::string KvManager::spill_key(uint64_t hash) { return fmt::format("prefix-{:016x}", hash); }
+std::string KvManager::spill_key(uint64_t hash) {
+  return fmt::format("prefix-{:016x}", hash);
+}
 
 bool KvManager::spill_entry(PrefixEntry& e) {
   if (spill_tier_.empty()) return false;

@@ -23,7 +23,9 @@ constexpr int32_t kMaxLayers = 4096, kMaxKvHeads = 4096, kMaxHeadDim = 65536,
                   kMaxBlockTokens = 65536;
 constexpr uint32_t kMaxDigest = 4096;
 
-size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+size_t align64(size_t n) {
+  return (n + 63) / 64 * 64;
+}
 
 size_t block_body_bytes(const SeqImage& im, const SeqBlockDesc& b) {
   const BlockLayout l = block_layout(b.format, im.block_tokens, im.head_dim);
@@ -55,7 +57,9 @@ T get(const uint8_t* p) {
   return v;
 }
 
-bool valid_format(int32_t f) { return f >= 0 && f <= static_cast<int32_t>(KvFormat::kInt2); }
+bool valid_format(int32_t f) {
+  return f >= 0 && f <= static_cast<int32_t>(KvFormat::kInt2);
+}
 
 }  // namespace
 
@@ -81,8 +85,8 @@ void serialize_seq_into(const SeqImage& im, Bytes* out) {
   std::memset(base, 0, hsize);
   // Body first: the block CRCs go into the table.
   uint8_t* body = base + hsize;
-  uint8_t* table = base + kFixedHeader + im.model_digest.size() + 4 * im.tokens.size() +
-                   4 * im.heads.size();
+  uint8_t* table =
+      base + kFixedHeader + im.model_digest.size() + 4 * im.tokens.size() + 4 * im.heads.size();
   for (const auto& h : im.heads) {
     for (const auto& b : h) {
       const BlockLayout l = block_layout(b.format, im.block_tokens, im.head_dim);
@@ -154,8 +158,8 @@ Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_
   if (im.n_layers <= 0 || im.n_layers > kMaxLayers || im.n_kv_heads <= 0 ||
       im.n_kv_heads > kMaxKvHeads || im.head_dim <= 0 || im.head_dim > kMaxHeadDim ||
       im.head_dim % 4 != 0 || im.block_tokens <= 0 || im.block_tokens > kMaxBlockTokens)
-    return corrupt("bad KV shape: layers={} kv_heads={} head_dim={} block_tokens={}",
-                   im.n_layers, im.n_kv_heads, im.head_dim, im.block_tokens);
+    return corrupt("bad KV shape: layers={} kv_heads={} head_dim={} block_tokens={}", im.n_layers,
+                   im.n_kv_heads, im.head_dim, im.block_tokens);
   if (!valid_format(fmt) || !valid_format(rfmt))
     return corrupt("bad KV storage format ids {} / {}", fmt, rfmt);
   im.format = static_cast<KvFormat>(fmt);
@@ -214,7 +218,8 @@ Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_
         return corrupt("KV file truncated in block data (head {})", h);
       b.data = body;
       b.params = l.param_bytes ? body + l.data_bytes : nullptr;
-      b.positions = dense ? nullptr : reinterpret_cast<const int32_t*>(body + l.data_bytes + l.param_bytes);
+      b.positions =
+          dense ? nullptr : reinterpret_cast<const int32_t*>(body + l.data_bytes + l.param_bytes);
       body += body_bytes;
     }
   }
@@ -222,8 +227,8 @@ Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_
   return im;
 }
 
-Status copy_verify_block(const SeqImage& im, const SeqBlockDesc& b, uint8_t* data,
-                         uint8_t* params, int32_t* positions) {
+Status copy_verify_block(const SeqImage& im, const SeqBlockDesc& b, uint8_t* data, uint8_t* params,
+                         int32_t* positions) {
   const BlockLayout l = block_layout(b.format, im.block_tokens, im.head_dim);
   uint32_t crc = crc32c_copy(0, data, b.data, static_cast<size_t>(l.data_bytes));
   if (l.param_bytes) crc = crc32c_copy(crc, params, b.params, static_cast<size_t>(l.param_bytes));

@@ -29,8 +29,8 @@ struct SeqBlockDesc {
 struct SeqImage {
   int32_t n_layers = 0, n_kv_heads = 0, head_dim = 0, block_tokens = 0;
   KvFormat format = KvFormat::kF16, residual_format = KvFormat::kF16;
-  int64_t length = 0;     // positions appended so far
-  bool evicted = false;   // some token was evicted (blocks are not prefix-shareable)
+  int64_t length = 0;    // positions appended so far
+  bool evicted = false;  // some token was evicted (blocks are not prefix-shareable)
   std::string model_digest;
   std::vector<int32_t> tokens;
   std::vector<std::vector<SeqBlockDesc>> heads;  // [n_layers * n_kv_heads] blocks in order

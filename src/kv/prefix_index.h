@@ -19,10 +19,10 @@ namespace lk {
 
 struct PrefixEntry {
   uint64_t hash = 0;
-  uint64_t parent = 0;              // 0: the root (first block of a prompt)
-  std::vector<int32_t> tokens;      // the block's B token ids
-  std::vector<BlockId> blocks;      // [n_layers * n_kv_heads]; empty while spilled
-  std::string tier;                 // tier holding the spilled copy ("" = resident)
+  uint64_t parent = 0;          // 0: the root (first block of a prompt)
+  std::vector<int32_t> tokens;  // the block's B token ids
+  std::vector<BlockId> blocks;  // [n_layers * n_kv_heads]; empty while spilled
+  std::string tier;             // tier holding the spilled copy ("" = resident)
   std::vector<uint64_t> children;
   double last_used = 0.0;
   bool resident() const { return tier.empty(); }

@@ -40,16 +40,29 @@ Result<std::unique_ptr<RedisProcess>> RedisProcess::start() {
   for (const char* p : {"/usr/bin/redis-server", "/usr/local/bin/redis-server"})
     if (::access(p, X_OK) == 0) bin = p;
   if (bin.empty())
-    return unsupported("redis-server is not installed (apt-get install redis-server), or pass "
-                       "--redis HOST:PORT of a running server");
+    return unsupported(
+        "redis-server is not installed (apt-get install redis-server), or pass "
+        "--redis HOST:PORT of a running server");
   std::unique_ptr<RedisProcess> rp(new RedisProcess());
   std::string tmpl = (std::filesystem::temp_directory_path() / "longkv-redis-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) return io_error("cannot create a temp dir for redis-server");
   rp->dir_ = tmpl;
   rp->port_ = free_port();
-  std::vector<std::string> args = {bin, "--port", std::to_string(rp->port_), "--bind", "127.0.0.1",
-                                   "--dir", rp->dir_, "--save", "", "--appendonly", "no",
-                                   "--protected-mode", "no", "--loglevel", "warning"};
+  std::vector<std::string> args = {bin,
+                                   "--port",
+                                   std::to_string(rp->port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--dir",
+                                   rp->dir_,
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--protected-mode",
+                                   "no",
+                                   "--loglevel",
+                                   "warning"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -47,7 +47,7 @@ Result<std::unique_ptr<KvTier>> make_disk_tier(const std::string& dir, int64_t c
 struct RedisTierConfig {
   std::string host = "127.0.0.1";
   int port = 6379;
-  std::string password;        // AUTH when non-empty
+  std::string password;  // AUTH when non-empty
   std::string prefix = "longkv:kv:";
   int64_t chunk_bytes = 8 << 20;
   double timeout_s = 5.0;

@@ -38,8 +38,9 @@ class RedisTier final : public KvTier {
       redisFree(ctx_);
       ctx_ = nullptr;
     }
-    timeval tv{static_cast<time_t>(cfg_.timeout_s),
-               static_cast<suseconds_t>((cfg_.timeout_s - static_cast<time_t>(cfg_.timeout_s)) * 1e6)};
+    timeval tv{
+        static_cast<time_t>(cfg_.timeout_s),
+        static_cast<suseconds_t>((cfg_.timeout_s - static_cast<time_t>(cfg_.timeout_s)) * 1e6)};
     ctx_ = redisConnectWithTimeout(cfg_.host.c_str(), cfg_.port, tv);
     if (!ctx_ || ctx_->err) {
       const std::string why = ctx_ ? ctx_->errstr : "cannot allocate context";
@@ -72,8 +73,8 @@ class RedisTier final : public KvTier {
   }
 
   Status append_argv_locked(std::vector<const char*> argv, const std::vector<size_t>& lens) {
-    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), const_cast<const char**>(argv.data()), lens.data()) !=
-        REDIS_OK)
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()),
+                               const_cast<const char**>(argv.data()), lens.data()) != REDIS_OK)
       return broken_locked();
     return Status::ok();
   }
@@ -196,7 +197,8 @@ class RedisTier final : public KvTier {
 
 Result<std::unique_ptr<KvTier>> make_redis_tier(const RedisTierConfig& config) {
   if (config.chunk_bytes <= 0 || config.chunk_bytes > (int64_t{512} << 20))
-    return invalid_argument("redis chunk_bytes must be in (0, 512 MiB] (got {})", config.chunk_bytes);
+    return invalid_argument("redis chunk_bytes must be in (0, 512 MiB] (got {})",
+                            config.chunk_bytes);
   auto tier = std::make_unique<RedisTier>(config);
   // Fail early (and clearly) when the server cannot be reached.
   Result<BytesPtr> probe = tier->get("__longkv_probe__");

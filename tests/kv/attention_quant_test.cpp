@@ -19,12 +19,18 @@ namespace {
 // sees 11 tokens, so one token's quantization error weighs more there.
 float bound_for(KvFormat f, bool causal) {
   switch (f) {
-    case KvFormat::kF32: return 1e-5f;
-    case KvFormat::kF16: return causal ? 2e-3f : 1e-3f;
-    case KvFormat::kBF16: return causal ? 1e-2f : 8e-3f;
-    case KvFormat::kInt8: return causal ? 3e-2f : 1.5e-2f;
-    case KvFormat::kInt4: return causal ? 0.25f : 0.15f;
-    case KvFormat::kInt2: return causal ? 1.0f : 0.4f;
+    case KvFormat::kF32:
+      return 1e-5f;
+    case KvFormat::kF16:
+      return causal ? 2e-3f : 1e-3f;
+    case KvFormat::kBF16:
+      return causal ? 1e-2f : 8e-3f;
+    case KvFormat::kInt8:
+      return causal ? 3e-2f : 1.5e-2f;
+    case KvFormat::kInt4:
+      return causal ? 0.25f : 0.15f;
+    case KvFormat::kInt2:
+      return causal ? 1.0f : 0.4f;
   }
   return 0;
 }

@@ -81,7 +81,8 @@ TEST_P(CodecRoundTrip, ErrorWithinStep) {
     for (int d = 0; d < D; ++d) {
       float kstep = 0, vstep = 0;  // allowed error per element
       switch (f) {
-        case KvFormat::kF32: break;
+        case KvFormat::kF32:
+          break;
         case KvFormat::kF16:
           kstep = std::fabs(k[t * D + d]) * 1e-3f;
           vstep = std::fabs(v[t * D + d]) * 1e-3f;
@@ -115,8 +116,10 @@ TEST_P(CodecRoundTrip, ErrorWithinStep) {
           vstep = (vhi - vlo) / q * 0.51f + std::fabs(vlo) * 2e-3f + 1e-4f;
         }
       }
-      ASSERT_LE(std::fabs(kr[d] - k[t * D + d]), kstep) << kv_format_name(f) << " t=" << t << " d=" << d;
-      ASSERT_LE(std::fabs(vr[d] - v[t * D + d]), vstep) << kv_format_name(f) << " t=" << t << " d=" << d;
+      ASSERT_LE(std::fabs(kr[d] - k[t * D + d]), kstep)
+          << kv_format_name(f) << " t=" << t << " d=" << d;
+      ASSERT_LE(std::fabs(vr[d] - v[t * D + d]), vstep)
+          << kv_format_name(f) << " t=" << t << " d=" << d;
     }
   }
 }

@@ -240,7 +240,7 @@ TEST(KvManager, PrefixReuseSharesBlocksAndEvictsLru) {
   EXPECT_EQ(m->match_prefix(toks_a, 100), 8);
   std::vector<int32_t> toks_b = {1, 2, 3, 4, 5, 6, 7, 99, 9};
   EXPECT_EQ(m->match_prefix(toks_b, 100), 4);  // diverges inside the second block
-  m->release(1);  // the index keeps the full blocks alive
+  m->release(1);                               // the index keeps the full blocks alive
   m->check_invariants();
   const int64_t cached = m->usage().used_bytes;
   EXPECT_EQ(cached, 8 * block);

@@ -106,7 +106,8 @@ TEST_P(PoolProperty, RandomOperationsKeepInvariants) {
             ASSERT_EQ(r.positions[t], *it);
             if (!exact) continue;
             // Decode via the codec from the run's pointers (data area = k; params unused).
-            codec_read_token(lay, static_cast<const uint8_t*>(r.k), nullptr, t, kr.data(), vr.data());
+            codec_read_token(lay, static_cast<const uint8_t*>(r.k), nullptr, t, kr.data(),
+                             vr.data());
             for (int d = 0; d < D; ++d)
               ASSERT_EQ(kr[d], value_of(s.tokens[*it], *it, l, h, d, false));
           }
@@ -214,15 +215,15 @@ TEST_P(PoolProperty, RandomOperationsKeepInvariants) {
   EXPECT_EQ(u.tier_bytes.at("host"), u.tier_bytes.at("host"));  // spilled chains may remain
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Formats, PoolProperty,
-    ::testing::Combine(::testing::Values(KvFormat::kF32, KvFormat::kF16, KvFormat::kBF16,
-                                         KvFormat::kInt8, KvFormat::kInt4, KvFormat::kInt2),
-                       ::testing::Values(1, 2, 3)),
-    [](const auto& info) {
-      return std::string(kv_format_name(std::get<0>(info.param))) + "_seed" +
-             std::to_string(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(Formats, PoolProperty,
+                         ::testing::Combine(::testing::Values(KvFormat::kF32, KvFormat::kF16,
+                                                              KvFormat::kBF16, KvFormat::kInt8,
+                                                              KvFormat::kInt4, KvFormat::kInt2),
+                                            ::testing::Values(1, 2, 3)),
+                         [](const auto& info) {
+                           return std::string(kv_format_name(std::get<0>(info.param))) + "_seed" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
 
 }  // namespace
 }  // namespace lk

@@ -3,9 +3,9 @@
 // exhausted at swap-in), snapshots refused for another model, prefix chains spilled to a tier.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -80,7 +80,8 @@ class FaultyTier final : public KvTier {
   explicit FaultyTier(std::string name) : name_(std::move(name)), inner_(make_host_tier()) {}
   std::string name() const override { return name_; }
   Status put(const std::string& key, BytesPtr value) override {
-    if (fail_writes) return Status(StatusCode::kUnavailable, "write failed: No space left on device");
+    if (fail_writes)
+      return Status(StatusCode::kUnavailable, "write failed: No space left on device");
     return inner_->put(key, std::move(value));
   }
   Result<BytesPtr> get(const std::string& key) override {
@@ -289,7 +290,8 @@ TEST(KvSwap, ReleaseDuringTransferDropsEverything) {
 
 TEST(KvSwap, RedisRoundTripAndServerKilled) {
   test::RedisServer server;
-  if (test::find_redis_server().empty()) GTEST_SKIP() << "redis-server not installed; Redis tier untested";
+  if (test::find_redis_server().empty())
+    GTEST_SKIP() << "redis-server not installed; Redis tier untested";
   ASSERT_TRUE(server.start()) << "could not start redis-server";
   auto c = small_config(KvFormat::kInt4, 4);
   auto m = make_manager(c);

@@ -126,9 +126,21 @@ class RedisServer {
     if (bin.empty()) return false;
     dir_ = temp_dir("redis");
     port_ = free_tcp_port();
-    std::vector<std::string> args = {bin, "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                     "--dir", dir_.string(), "--save", "", "--appendonly", "no",
-                                     "--protected-mode", "no", "--loglevel", "warning"};
+    std::vector<std::string> args = {bin,
+                                     "--port",
+                                     std::to_string(port_),
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--dir",
+                                     dir_.string(),
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     "no",
+                                     "--protected-mode",
+                                     "no",
+                                     "--loglevel",
+                                     "warning"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
