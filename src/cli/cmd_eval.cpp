@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
@@ -25,8 +27,18 @@ namespace {
 using namespace lk::eval;
 
 std::atomic<bool> g_stop{false};
+// First Ctrl-C: finish the current sample, write the reports, exit (resumable). Second:
+// the default action, at once. Only async-signal-safe calls here.
 extern "C" void on_sigint(int) {
-  g_stop.store(true);
+  if (g_stop.exchange(true)) {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+    return;
+  }
+  static const char kMsg[] =
+      "\nlongkv eval: stopping after the current sample (Ctrl-C again to quit at once)\n";
+  ssize_t ignored = ::write(2, kMsg, sizeof(kMsg) - 1);
+  (void)ignored;
 }
 
 // "1024,4k,128K" -> {1024, 4096, 131072}

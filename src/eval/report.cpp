@@ -203,9 +203,10 @@ std::vector<PlotFile> make_plots(const std::vector<CellRow>& rows,
     std::set<int64_t> lengths;
     for (const auto& [dl, v] : m) depths.insert(dl.first), lengths.insert(dl.second);
     HeatmapSpec h;
-    h.title = fmt::format("Needle retrieval: {} with KV method {}", key.second, key.first);
+    h.title = fmt::format("Needle retrieval accuracy with KV method {}", key.first);
+    h.subtitle = fmt::format("task {}", key.second);
     h.x_label = "context length (tokens)";
-    h.y_label = "needle depth (0 = start, 1 = end of context)";
+    h.y_label = "needle depth (% of context)";
     h.value_label = "accuracy (fraction correct)";
     for (int64_t l : lengths) h.x_ticks.push_back(std::to_string(l));
     for (double d : depths) {

@@ -19,15 +19,22 @@ std::string heat_colour(double v) {
   return fmt::format("#{:02x}{:02x}{:02x}", r, g, b);
 }
 
-std::string header(int w, int h, const std::string& title) {
-  return fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
-      "{1}\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{0}\" height=\"{1}\" "
-      "fill=\"white\"/>\n"
-      "<text x=\"{2}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" "
-      "font-weight=\"bold\">{3}</text>\n",
-      w, h, w / 2, svg_escape(title));
+std::string header(int w, int h, const std::string& title, const std::string& subtitle) {
+  std::string sub = subtitle.empty() ? std::string()
+                                     : fmt::format(
+                                           "<text x=\"{}\" y=\"44\" text-anchor=\"middle\" "
+                                           "fill=\"#444444\">{}</text>\n",
+                                           w / 2, svg_escape(subtitle));
+  return sub.insert(
+      0, fmt::format(
+             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 "
+             "{0} "
+             "{1}\" "
+             "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{0}\" height=\"{1}\" "
+             "fill=\"white\"/>\n"
+             "<text x=\"{2}\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" "
+             "font-weight=\"bold\">{3}</text>\n",
+             w, h, w / 2, svg_escape(title)));
 }
 
 }  // namespace
@@ -59,9 +66,11 @@ std::string svg_heatmap(const HeatmapSpec& h) {
   const int cols = static_cast<int>(h.x_ticks.size()), rows = static_cast<int>(h.y_ticks.size());
   const int cell_w = std::max(40, 480 / std::max(1, cols)),
             cell_h = std::max(24, 300 / std::max(1, rows));
-  const int left = 90, top = 50, plot_w = cell_w * cols, plot_h = cell_h * rows;
-  const int width = left + plot_w + 120, height = top + plot_h + 70;
-  std::string s = header(width, height, h.title);
+  const int left = 90, top = 64, plot_w = cell_w * cols, plot_h = cell_h * rows;
+  // Wide enough for the title (about 9 px per bold character) and the subtitle.
+  const int text_w = static_cast<int>(std::max(h.title.size() * 9, h.subtitle.size() * 7)) + 40;
+  const int width = std::max(left + plot_w + 120, text_w), height = top + plot_h + 70;
+  std::string s = header(width, height, h.title, h.subtitle);
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < cols; ++c) {
       double v = r < static_cast<int>(h.values.size()) && c < static_cast<int>(h.values[r].size())

@@ -9,7 +9,7 @@
 namespace lk::eval {
 
 struct HeatmapSpec {
-  std::string title, x_label, y_label, value_label;
+  std::string title, subtitle, x_label, y_label, value_label;
   std::vector<std::string> x_ticks, y_ticks;  // column / row names
   std::vector<std::vector<double>> values;    // [row][col] in [0, 1]; NaN = no data
 };

@@ -74,4 +74,30 @@ f = d["fidelity"][0]
 assert f["method"] == "full" and f["n_tokens"] == 40 and abs(f["kl_mean"]) < 1e-9 and f["top1_agreement"] == 1.0, f
 assert 1.0 <= f["ppl"] < 3.0, f
 PY
+# Ctrl-C: the run stops after the current sample, reports what it has (exit 1), and the same
+# command resumes without recomputing or duplicating anything.
+args=(eval "${m[@]}" --tasks passkey --lengths 400 -n 40 --seed 8 --out "$tmp/int" --no-progress)
+"$bin" "${args[@]}" >"$tmp/int.md" 2>"$tmp/int.err" &
+pid=$!
+for _ in $(seq 1 600); do
+  [ -s "$tmp/int/samples.jsonl" ] && break
+  sleep 0.1
+done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 1 ] || { cat "$tmp/int.err"; fail "interrupted run: exit $rc, expected 1"; }
+grep -q "interrupted; rerun the same command to resume" "$tmp/int.err" || { cat "$tmp/int.err"; fail "interrupt message"; }
+done1=$(wc -l <"$tmp/int/samples.jsonl")
+[ "$done1" -ge 1 ] && [ "$done1" -lt 40 ] || fail "interrupted run logged $done1 samples"
+[ -s "$tmp/int/results.json" ] || fail "no partial report after interrupt"
+"$bin" "${args[@]}" >/dev/null 2>"$tmp/int2.err" || { cat "$tmp/int2.err"; fail "resume after interrupt"; }
+[ "$(wc -l <"$tmp/int/samples.jsonl")" = 40 ] || fail "resume did not complete exactly the missing samples"
+python3 - "$tmp/int/results.json" "$done1" <<'PY' || fail "resume counts"
+import json, sys
+d = json.load(open(sys.argv[1]))
+done1 = int(sys.argv[2])
+assert d["meta"]["samples_computed"] == 40 - done1 and d["meta"]["samples_reused"] == done1, d["meta"]
+assert d["results"][0]["n"] == 40
+PY
 echo "eval_model_test: ok"
