@@ -74,6 +74,7 @@ SPECIAL_CASES = {
         "a<|endoftext|>b <tool_call>x</tool_call>",
     ],
     "stories260K": ["<s>Once upon</s> a time", "Lily<s>"],
+    "llama2": ["<s>Hello</s> world", "a</s>4567890 <unk>x"],
 }
 
 
@@ -84,7 +85,7 @@ def hf_llama2(shared):
     (transformers 5's converter orders merges by id and uses Metaspace "first", which departs
     from SentencePiece on whitespace runs.) Cross-checked against SentencePiece itself."""
     import sentencepiece as spm
-    from tokenizers import Tokenizer, models, normalizers, decoders
+    from tokenizers import AddedToken, Tokenizer, models, normalizers, decoders
     sp = spm.SentencePieceProcessor(model_file=f"{shared}/tokenizers/llama2-tokenizer.model")
     n = sp.get_piece_size()
     pieces = [sp.id_to_piece(i) for i in range(n)]
@@ -106,6 +107,9 @@ def hf_llama2(shared):
                                      decoders.Fuse(), decoders.Strip(" ", 1, 0)])
     for t in CORPUS:
         assert tok.encode(t, add_special_tokens=False).ids == sp.encode(t), t
+    # Llama 2's tokenizer.json lists its control pieces as special added tokens.
+    tok.add_special_tokens([AddedToken(p, special=True, normalized=False)
+                            for p in ("<unk>", "<s>", "</s>")])
     return tok
 
 

@@ -20,6 +20,7 @@ std::string format_gib(double b) {
 
 std::string format_seconds(double s) {
   if (!std::isfinite(s)) return "∞";
+  if (s == 0) return "0 s";
   if (s < 1e-3) return fmt::format("{:.3g} µs", s * 1e6);
   if (s < 0.1) return fmt::format("{:.3g} ms", s * 1e3);
   if (s < 100) return fmt::format("{:.3g} s", s);

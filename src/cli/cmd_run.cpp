@@ -19,9 +19,69 @@
 namespace lk::cli {
 namespace {
 
+uint64_t seed_or_clock(int64_t seed) {
+  return seed >= 0
+             ? static_cast<uint64_t>(seed)
+             : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+}
+
+Status write_logits(const std::string& path, const std::vector<float>& logits) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return io_error("cannot write --dump-logits '{}'", path);
+  const size_t n = std::fwrite(logits.data(), 4, logits.size(), f);
+  const bool ok = std::fclose(f) == 0 && n == logits.size();
+  return ok ? Status::ok() : io_error("short write to '{}'", path);
+}
+
+// --prompt-ids: ids in, ids out (no tokenizer), e.g. for checks against transformers.
+int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& dump_logits,
+                 int n_predict, float temp, int top_k, float top_p, int64_t seed, int chunk,
+                 int64_t ctx, KvFormat kv_format) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(ids_s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      const long v = std::stol(item, &used);
+      if (used != item.size() || v < 0 || v >= m.spec.vocab_size) throw std::out_of_range(item);
+      ids.push_back(static_cast<int32_t>(v));
+    } catch (const std::exception&) {
+      return report_error("run", invalid_argument("--prompt-ids: '{}' is not a token id in [0, {})",
+                                                  item, m.spec.vocab_size));
+    }
+  }
+  if (ids.empty()) return report_error("run", invalid_argument("--prompt-ids is empty"));
+  GenerateOptions opt;
+  opt.max_new_tokens = n_predict;
+  opt.sampler = {temp, top_k, top_p, seed_or_clock(seed)};
+  opt.max_context = ctx > 0 ? ctx : m.spec.max_context;
+  std::vector<float> prompt_logits;
+  if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
+  auto cache =
+      contiguous_cache_create(m.spec.n_layers, m.spec.n_kv_heads, m.spec.head_dim, kv_format);
+  if (!cache) return report_error("run", cache.status());
+  Forward fwd(m, cache->get(), ForwardOptions{chunk});
+  bool first = true;
+  auto res = generate(fwd, 0, ids, opt, [&](int32_t id) {
+    std::printf(first ? "%d" : " %d", id);
+    first = false;
+    std::fflush(stdout);
+    return true;
+  });
+  if (!res) return report_error("run", res.status());
+  std::printf("\n");
+  if (!dump_logits.empty()) {
+    if (auto st = write_logits(dump_logits, prompt_logits); !st.is_ok())
+      return report_error("run", st);
+  }
+  return 0;
+}
+
 int run_run(int argc, char** argv) {
   CLI::App app{"Generate text with a model on the CPU"};
   std::string model_path, tokenizer_path, prompt, prompt_file, system, template_name;
+  std::string prompt_ids_s, dump_logits;
   std::string kv_format_name_opt = "auto";
   int n_predict = 256, threads = 0, chunk = 512, top_k = 0;
   int64_t ctx = 0;
@@ -33,6 +93,11 @@ int run_run(int argc, char** argv) {
       ->required();
   app.add_option("-p,--prompt", prompt, "prompt text (default: empty, i.e. start from BOS)");
   app.add_option("-f,--file", prompt_file, "read the prompt from a file");
+  app.add_option("--prompt-ids", prompt_ids_s,
+                 "prompt as token ids (comma separated) instead of text: no tokenizer is used and "
+                 "the generated ids are printed");
+  app.add_option("--dump-logits", dump_logits,
+                 "write the float32 logits of every prompt position [n_prompt][vocab] to a file");
   app.add_option("-n,--n-predict", n_predict, "tokens to generate (default 256)");
   app.add_option("--temp", temp, "temperature; 0 = greedy (default 0.8)");
   app.add_option("--top-k", top_k, "keep the k most likely tokens; 0 = off (default 0)");
@@ -84,6 +149,9 @@ int run_run(int argc, char** argv) {
   if (kv_format_name_opt == "auto") {
     kv_format = m.main_dtype() == DType::kF32 ? KvFormat::kF32 : KvFormat::kF16;
   }
+  if (!prompt_ids_s.empty())
+    return run_ids_mode(m, prompt_ids_s, dump_logits, n_predict, temp, top_k, top_p, seed, chunk,
+                        ctx, kv_format);
   if (tokenizer_path.empty()) {
     if (m.format == "llama2c") {
       return report_error("run", invalid_argument("{}: llama2.c checkpoints carry no vocabulary; "
@@ -132,14 +200,13 @@ int run_run(int argc, char** argv) {
   opt.sampler.temperature = temp;
   opt.sampler.top_k = top_k;
   opt.sampler.top_p = top_p;
-  opt.sampler.seed =
-      seed >= 0
-          ? static_cast<uint64_t>(seed)
-          : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  opt.sampler.seed = seed_or_clock(seed);
   opt.stop_ids = t.eog_ids();
   // llama2.c's stories models separate stories with BOS; run.c stops there.
   if (m.format == "llama2c" && t.bos_id() >= 0) opt.stop_ids.push_back(t.bos_id());
   opt.max_context = ctx > 0 ? ctx : m.spec.max_context;
+  std::vector<float> prompt_logits;
+  if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
   if (auto st = sampler_config_validate(opt.sampler); !st.is_ok()) return report_error("run", st);
 
   auto cache =
@@ -174,6 +241,10 @@ int run_run(int argc, char** argv) {
   std::fwrite(tail.data(), 1, tail.size(), stdout);
   std::printf("\n");
   std::fflush(stdout);
+  if (!dump_logits.empty()) {
+    if (auto st = write_logits(dump_logits, prompt_logits); !st.is_ok())
+      return report_error("run", st);
+  }
   const GenerateResult& r = res.value();
   const double pf = r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0;
   const double dc = r.decode_seconds > 0 ? r.decode_forwards / r.decode_seconds : 0;

@@ -25,9 +25,14 @@ Result<GenerateResult> generate(Forward& forward, SeqId seq, std::span<const int
   std::vector<float> logits;
 
   Timer t;
-  SeqBatch b{seq, prompt, false};
+  const bool all = options.prompt_logits != nullptr;
+  SeqBatch b{seq, prompt, all};
   LK_RETURN_IF_ERROR(forward.forward(std::span<const SeqBatch>(&b, 1), &logits));
   res.prefill_seconds = t.seconds();
+  if (all) {
+    *options.prompt_logits = logits;
+    logits.erase(logits.begin(), logits.end() - vocab);  // sample from the last position
+  }
 
   int64_t pos = res.prompt_tokens;
   t.reset();

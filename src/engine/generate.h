@@ -19,6 +19,8 @@ struct GenerateOptions {
   SamplerConfig sampler;
   std::vector<int32_t> stop_ids;  // generation ends when one is sampled (it is not emitted)
   int64_t max_context = 0;        // positions limit (0 = none)
+  // When set, receives the logits of every prompt position [n_prompt][vocab].
+  std::vector<float>* prompt_logits = nullptr;
 };
 
 struct GenerateResult {

@@ -5,8 +5,7 @@
 #include <filesystem>
 
 #include "engine/llama2c_loader.h"
-#include "model/gguf_reader.h"
-#include "model/gguf_spec.h"
+#include "model/checkpoint.h"
 
 namespace lk {
 
@@ -24,25 +23,26 @@ std::string detect_model_format(const std::string& path) {
   return "";
 }
 
-Result<Model> load_gguf_model(const std::string& path) {
-  LK_ASSIGN_OR_RETURN(std::shared_ptr<GgufFile> gguf, GgufFile::open(path));
-  LK_ASSIGN_OR_RETURN(ModelSpec spec, model_spec_from_gguf(*gguf));
+Result<Model> load_checkpoint_model(const std::string& path) {
+  LK_ASSIGN_OR_RETURN(std::shared_ptr<Checkpoint> ckpt, Checkpoint::open(path));
+  const ModelSpec& spec = ckpt->spec();
   LK_RETURN_IF_ERROR(model_spec_validate_for_engine(spec).with_context(path));
-  TensorMap tensors;
-  for (const GgufTensorInfo& info : gguf->tensors()) tensors[info.name] = gguf->view(info);
   Model m;
   m.spec = spec;
+  const bool gguf = ckpt->format() == CheckpointFormat::kGguf;
   // llama.cpp's converter permutes llama Q/K rows for ggml's adjacent-pair rope (mode 0);
-  // qwen2/qwen3 are stored as in HF and use NeoX (rotate-half) rope.
-  m.rope_style = (spec.arch == "qwen2" || spec.arch == "qwen3") ? RopeStyle::kRotateHalf
-                                                                : RopeStyle::kAdjacentPairs;
+  // qwen2/qwen3 GGUF keep HF's layout and use NeoX (rotate-half), as does every HF checkpoint.
+  m.rope_style = gguf && spec.arch != "qwen2" && spec.arch != "qwen3" ? RopeStyle::kAdjacentPairs
+                                                                      : RopeStyle::kRotateHalf;
   m.converted = std::make_shared<std::vector<std::vector<float>>>();
-  auto w = model_weights_from_tensors(spec, tensors, TensorNaming::kGguf, m.converted.get());
+  auto w = model_weights_from_tensors(spec, ckpt->tensor_map(),
+                                      gguf ? TensorNaming::kGguf : TensorNaming::kHuggingFace,
+                                      m.converted.get());
   if (!w.is_ok()) return w.status().with_context(path);
   m.weights = std::move(w).value();
   m.source = path;
-  m.format = "gguf";
-  m.storage = gguf;
+  m.format = gguf ? "gguf" : "safetensors";
+  m.storage = ckpt;
   return m;
 }
 
@@ -51,14 +51,8 @@ Result<Model> load_model(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return not_found("model '{}' not found", path);
   const std::string fmt = detect_model_format(path);
-  if (fmt == "gguf") return load_gguf_model(path);
+  if (fmt == "gguf" || fmt == "hf") return load_checkpoint_model(path);
   if (fmt == "llama2c") return llama2c_load(path);
-  if (fmt == "hf") {
-    return unsupported(
-        "{}: Hugging Face directories need the safetensors reader (model/"
-        "safetensors_reader), which this build does not have yet",
-        path);
-  }
   return invalid_argument(
       "{}: not a model longkv can read (expected a GGUF file, a llama2.c "
       ".bin checkpoint, or a Hugging Face directory with config.json)",

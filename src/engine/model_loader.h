@@ -15,8 +15,9 @@ namespace lk {
 
 Result<Model> load_model(const std::string& path);
 
-// Loads a GGUF file's weights (spec from its metadata).
-Result<Model> load_gguf_model(const std::string& path);
+// A GGUF file or a Hugging Face folder, through model/checkpoint (spec from its metadata or
+// config.json; weights mmap'd in place).
+Result<Model> load_checkpoint_model(const std::string& path);
 
 // "gguf", "llama2c", "hf" or "" from the path and the first bytes.
 std::string detect_model_format(const std::string& path);

@@ -6,61 +6,9 @@
 #include <random>
 
 #include "core/half.h"
+#include "model/quant.h"
 
 namespace lk {
-
-Status quantize_row(DType dtype, const float* x, int64_t n, void* out) {
-  auto* o = static_cast<uint8_t*>(out);
-  switch (dtype) {
-    case DType::kF32:
-      std::memcpy(out, x, n * 4);
-      return Status::ok();
-    case DType::kF16:
-      for (int64_t i = 0; i < n; ++i) reinterpret_cast<uint16_t*>(out)[i] = f32_to_f16(x[i]);
-      return Status::ok();
-    case DType::kBF16:
-      for (int64_t i = 0; i < n; ++i) reinterpret_cast<uint16_t*>(out)[i] = f32_to_bf16(x[i]);
-      return Status::ok();
-    case DType::kQ8_0:
-      for (int64_t b = 0; b < n / 32; ++b, o += 34) {
-        float amax = 0.0f;
-        for (int j = 0; j < 32; ++j) amax = std::max(amax, std::abs(x[b * 32 + j]));
-        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        const uint16_t dh = f32_to_f16(d);
-        std::memcpy(o, &dh, 2);
-        for (int j = 0; j < 32; ++j) {
-          reinterpret_cast<int8_t*>(o + 2)[j] =
-              static_cast<int8_t>(std::lround(x[b * 32 + j] * id));
-        }
-      }
-      return Status::ok();
-    case DType::kQ4_0:
-      for (int64_t b = 0; b < n / 32; ++b, o += 18) {
-        float amax = 0.0f, maxv = 0.0f;
-        for (int j = 0; j < 32; ++j) {
-          const float v = x[b * 32 + j];
-          if (std::abs(v) > amax) {
-            amax = std::abs(v);
-            maxv = v;
-          }
-        }
-        const float d = maxv / -8.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        const uint16_t dh = f32_to_f16(d);
-        std::memcpy(o, &dh, 2);
-        for (int j = 0; j < 16; ++j) {
-          const int a = std::min(15, static_cast<int>(x[b * 32 + j] * id + 8.5f));
-          const int c = std::min(15, static_cast<int>(x[b * 32 + j + 16] * id + 8.5f));
-          o[2 + j] = static_cast<uint8_t>(a | (c << 4));
-        }
-      }
-      return Status::ok();
-    default:
-      return unsupported(
-          "random_model cannot produce {} weights (supported: f32, f16, bf16, "
-          "q8_0, q4_0)",
-          dtype_name(dtype));
-  }
-}
 
 namespace {
 
@@ -87,8 +35,7 @@ Result<Model> random_model(const ModelSpec& spec, DType dtype, uint64_t seed,
     std::vector<uint8_t> bytes(dtype_row_bytes(t, ne0) * ne1);
     for (int64_t r = 0; r < ne1; ++r) {
       for (auto& v : row) v = dist(rng);
-      LK_RETURN_IF_ERROR(
-          quantize_row(t, row.data(), ne0, bytes.data() + r * dtype_row_bytes(t, ne0)));
+      quantize_row(t, row.data(), bytes.data() + r * dtype_row_bytes(t, ne0), ne0);
     }
     arena->blobs.push_back(std::move(bytes));
     TensorView v;

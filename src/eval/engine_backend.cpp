@@ -6,7 +6,7 @@
 #include "compress/spec.h"
 #include "core/timer.h"
 #include "engine/forward.h"
-#include "engine/llama2c_loader.h"
+#include "engine/model_loader.h"
 #include "engine/sampler.h"
 #include "kv/contiguous_cache.h"
 #include "kv/kv_manager.h"
@@ -40,25 +40,10 @@ class TokenizerCounter final : public TokenCounter {
   std::shared_ptr<const Tokenizer> tok_;
 };
 
-Result<Model> load_engine_model(const std::string& path) {
-  if (llama2c_looks_like(path)) return llama2c_load(path);
-  return unsupported(
-      "model '{}': this build's engine loads llama2.c checkpoints only; GGUF and safetensors "
-      "loading has not landed in the engine yet",
-      path);
-}
-
-// The KV storage format of the `full` method: the model's own precision (f32 models keep
-// f32 K/V, f16/bf16 models their type, quantized models f16) — no lossy step of its own.
+// The KV storage format of the `full` method, the same rule as `longkv run --kv-format auto`:
+// f32 K/V for f32 models, f16 otherwise.
 KvFormat full_kv_format(const Model& m) {
-  switch (m.main_dtype()) {
-    case DType::kF32:
-      return KvFormat::kF32;
-    case DType::kBF16:
-      return KvFormat::kBF16;
-    default:
-      return KvFormat::kF16;
-  }
+  return m.main_dtype() == DType::kF32 ? KvFormat::kF32 : KvFormat::kF16;
 }
 
 // ModelRunner over longkv's engine: Forward + the contiguous KV cache + greedy argmax.
@@ -262,7 +247,7 @@ Result<std::unique_ptr<ModelRunner>> open_model_runner(const std::string& path,
     if (!fs::exists(opt.tokenizer, ec))
       return not_found("tokenizer '{}' does not exist", opt.tokenizer);
   }
-  LK_ASSIGN_OR_RETURN(Model model, load_engine_model(path));
+  LK_ASSIGN_OR_RETURN(Model model, load_model(path));
   if (model.spec.max_context <= 0)
     return invalid_argument("model '{}' does not state its context length", path);
   LK_ASSIGN_OR_RETURN(auto tok, open_tokenizer(path, opt.tokenizer));

@@ -18,7 +18,8 @@ struct BackendOptions {
   std::string tokenizer;  // tokenizer file; empty: the model's own (GGUF / HF directory)
 };
 
-// A ModelRunner over the model file at `path` (GGUF or safetensors directory).
+// A ModelRunner over the model at `path`: a GGUF file, a Hugging Face directory
+// (config.json + safetensors) or a llama2.c checkpoint (engine/model_loader.h).
 Result<std::unique_ptr<ModelRunner>> open_model_runner(const std::string& path,
                                                        const BackendOptions& opt);
 

@@ -1,5 +1,6 @@
 #include "eval/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -7,7 +8,8 @@
 #include <map>
 #include <set>
 
-#include "eval/svg_plot.h"
+#include "analysis/svg_plot.h"
+#include "eval/svg_heatmap.h"
 
 namespace lk::eval {
 
@@ -52,6 +54,22 @@ Status write_file(const fs::path& p, const std::string& text) {
 }
 
 }  // namespace
+
+std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& xy) {
+  std::vector<size_t> idx(xy.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+    return xy[a].first != xy[b].first ? xy[a].first < xy[b].first : xy[a].second > xy[b].second;
+  });
+  std::vector<size_t> front;
+  double best = -std::numeric_limits<double>::infinity();
+  for (size_t i : idx)
+    if (xy[i].second > best) {
+      front.push_back(i);
+      best = xy[i].second;
+    }
+  return front;
+}
 
 const std::vector<std::string>& row_columns() {
   static const std::vector<std::string> c = {
@@ -203,39 +221,66 @@ std::vector<PlotFile> make_plots(const std::vector<CellRow>& rows,
     out.push_back({fmt::format("heatmap_{}_{}.svg", file_safe(key.first), file_safe(key.second)),
                    svg_heatmap(h)});
   }
-  // Pareto: one point per (method, length): mean accuracy over tasks vs max peak KV bytes.
+  // Pareto: a panel per length; each method one point (mean accuracy over tasks vs the
+  // largest peak KV bytes of its cells), and the dashed front of undominated methods.
   std::map<int64_t, std::map<std::string, std::tuple<double, int, int64_t>>> agg;
-  std::vector<std::string> method_order;
+  std::vector<std::string> methods;
   for (const auto& r : rows) {
     if (r.n == 0 || r.peak_kv_bytes <= 0) continue;
     auto& a = agg[r.length][r.method];
     std::get<0>(a) += r.accuracy;
     std::get<1>(a) += 1;
     std::get<2>(a) = std::max(std::get<2>(a), r.peak_kv_bytes);
-    if (std::find(method_order.begin(), method_order.end(), r.method) == method_order.end())
-      method_order.push_back(r.method);
+    if (std::find(methods.begin(), methods.end(), r.method) == methods.end())
+      methods.push_back(r.method);
   }
   if (!agg.empty()) {
-    ScatterSpec sp;
-    sp.title = "Accuracy vs KV memory across methods";
-    sp.x_label = "peak KV cache (MiB)";
-    sp.y_label = "accuracy (mean over tasks, 0-1)";
-    double lo = std::numeric_limits<double>::infinity(), hi = 0;
+    PlotFigure fig;
+    fig.title = "Accuracy vs KV memory across methods";
+    fig.subtitle =
+        "one point per KV method (mean accuracy over tasks, largest peak KV of its cells); dashed: "
+        "Pareto front";
+    fig.columns = std::min<int>(2, static_cast<int>(agg.size()));
+    fig.shared_legend = true;
     for (const auto& [len, ms] : agg) {
-      ScatterSeries se;
-      se.name = len == 0 ? "user files" : fmt::format("length {}", len);
-      for (const auto& m : method_order) {
-        auto it = ms.find(m);
-        if (it == ms.end()) continue;
-        double mib = static_cast<double>(std::get<2>(it->second)) / (1024.0 * 1024.0);
-        lo = std::min(lo, mib);
-        hi = std::max(hi, mib);
-        se.points.push_back({mib, std::get<0>(it->second) / std::get<1>(it->second), m});
+      PlotPanel p;
+      p.title = len == 0 ? "user task files" : fmt::format("context length {} tokens", len);
+      p.x_label = "peak KV cache (bytes)";
+      p.y_label = "accuracy (0-1)";
+      p.x_format = TickFormat::kBytes;
+      std::vector<std::pair<double, double>> xy;
+      double lo = std::numeric_limits<double>::infinity(), hi = 0;
+      for (size_t i = 0; i < methods.size();
+           ++i) {  // every panel lists every method: shared legend
+        PlotSeries se;
+        se.name = methods[i];
+        se.color = static_cast<int>(i);
+        auto it = ms.find(methods[i]);
+        if (it != ms.end()) {
+          double bytes = static_cast<double>(std::get<2>(it->second));
+          double acc = std::get<0>(it->second) / std::get<1>(it->second);
+          se.x = {bytes};
+          se.y = {acc};
+          xy.push_back({bytes, acc});
+          lo = std::min(lo, bytes);
+          hi = std::max(hi, bytes);
+        }
+        p.series.push_back(se);
       }
-      sp.series.push_back(se);
+      PlotSeries front;
+      front.name = "Pareto front";
+      front.dashed = true;
+      front.markers = false;
+      front.color = static_cast<int>(methods.size());
+      for (size_t i : pareto_front(xy)) {
+        front.x.push_back(xy[i].first);
+        front.y.push_back(xy[i].second);
+      }
+      p.series.push_back(front);
+      p.log_x = hi > 10 * lo;
+      fig.panels.push_back(p);
     }
-    sp.log_x = hi > 10 * lo;
-    out.push_back({"pareto.svg", svg_scatter(sp)});
+    out.push_back({"pareto.svg", svg_render(fig)});
   }
   return out;
 }

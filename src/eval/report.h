@@ -37,6 +37,10 @@ struct PlotFile {
 std::vector<PlotFile> make_plots(const std::vector<CellRow>& rows,
                                  const std::vector<SampleRecord>& records);
 
+// Indices of the Pareto-optimal points (least x, most y), sorted by x: a point is dropped
+// when another has no more bytes and more accuracy.
+std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& xy);
+
 // Writes results.json, results.csv, results.md and the plots into dir (samples.jsonl and
 // run.json are written by the runner as it goes).
 Status write_reports(const std::string& dir, const std::vector<CellRow>& rows,

@@ -1,5 +1,7 @@
 #include "kernels/attention.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -15,6 +17,42 @@ namespace {
 constexpr int kTile = 128;          // tokens per tile
 constexpr int kGemmMinQueries = 8;  // from here on, scores and P·V go through sgemm
 
+// Local names and widths: kernels sits below kv in the link order, so it does not call
+// kv_format_name()/kv_format_bits() (kv/kv_format.cpp).
+const char* format_name(KvFormat f) {
+  switch (f) {
+    case KvFormat::kF32:
+      return "f32";
+    case KvFormat::kF16:
+      return "f16";
+    case KvFormat::kBF16:
+      return "bf16";
+    case KvFormat::kInt8:
+      return "int8";
+    case KvFormat::kInt4:
+      return "int4";
+    case KvFormat::kInt2:
+      return "int2";
+  }
+  return "?";
+}
+int64_t format_bits(KvFormat f) {
+  switch (f) {
+    case KvFormat::kF32:
+      return 32;
+    case KvFormat::kF16:
+    case KvFormat::kBF16:
+      return 16;
+    case KvFormat::kInt8:
+      return 8;
+    case KvFormat::kInt4:
+      return 4;
+    case KvFormat::kInt2:
+      return 2;
+  }
+  return 0;
+}
+
 bool format_supported(KvFormat f) {
   return f == KvFormat::kF32 || f == KvFormat::kF16 || f == KvFormat::kBF16;
 }
@@ -23,7 +61,7 @@ Status unsupported_format(KvFormat f) {
   return unsupported(
       "attention over KV format '{}' is not implemented by the contiguous "
       "kernel (supported: f32, f16, bf16)",
-      kv_format_name(f));
+      format_name(f));
 }
 
 // Converts n rows of D elements of a float-format run to f32 (or points at them for f32).
@@ -34,12 +72,50 @@ const float* tile_as_f32(KvFormat f, const void* base, int64_t first, int n, int
   const auto* h = static_cast<const uint16_t*>(base) + first * D;
   float* o = buf->data();
   const int64_t count = static_cast<int64_t>(n) * D;
+  int64_t i = 0;
+#if defined(__AVX512F__) && defined(__F16C__)
   if (f == KvFormat::kF16) {
-    for (int64_t i = 0; i < count; ++i) o[i] = f16_to_f32(h[i]);
+    for (; i + 16 <= count; i += 16) {
+      _mm512_storeu_ps(
+          o + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + i))));
+    }
   } else {
-    for (int64_t i = 0; i < count; ++i) o[i] = bf16_to_f32(h[i]);
+    for (; i + 16 <= count; i += 16) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + i));
+      _mm512_storeu_ps(o + i, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16)));
+    }
   }
+#endif
+  for (; i < count; ++i) o[i] = f == KvFormat::kF16 ? f16_to_f32(h[i]) : bf16_to_f32(h[i]);
   return o;
+}
+
+// o[0..D) += sum_t p[t] * V[t][0..D), keeping 64 output lanes in registers per pass.
+void accumulate_weighted_rows(float* o, const float* p, const float* V, int n, int D) {
+  int d0 = 0;
+#if defined(__AVX512F__)
+  for (; d0 + 64 <= D; d0 += 64) {
+    __m512 a0 = _mm512_loadu_ps(o + d0), a1 = _mm512_loadu_ps(o + d0 + 16),
+           a2 = _mm512_loadu_ps(o + d0 + 32), a3 = _mm512_loadu_ps(o + d0 + 48);
+    for (int t = 0; t < n; ++t) {
+      const __m512 pt = _mm512_set1_ps(p[t]);
+      const float* v = V + static_cast<int64_t>(t) * D + d0;
+      a0 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(v), a0);
+      a1 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(v + 16), a1);
+      a2 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(v + 32), a2);
+      a3 = _mm512_fmadd_ps(pt, _mm512_loadu_ps(v + 48), a3);
+    }
+    _mm512_storeu_ps(o + d0, a0);
+    _mm512_storeu_ps(o + d0 + 16, a1);
+    _mm512_storeu_ps(o + d0 + 32, a2);
+    _mm512_storeu_ps(o + d0 + 48, a3);
+  }
+#endif
+  for (int t = 0; t < n; ++t) {
+    const float pt = p[t];
+    const float* v = V + static_cast<int64_t>(t) * D;
+    for (int d = d0; d < D; ++d) o[d] += pt * v[d];
+  }
 }
 
 // Online-softmax state of one (query, head) row.
@@ -53,7 +129,7 @@ struct RowState {
 int64_t attention_bytes_read(const KvHeadView& view, int head_dim) {
   int64_t b = 0;
   for (const auto& r : view.runs)
-    b += int64_t{r.n_tokens} * head_dim * 2 * kv_format_bits(r.format) / 8;
+    b += int64_t{r.n_tokens} * head_dim * 2 * format_bits(r.format) / 8;
   return b;
 }
 
@@ -108,23 +184,13 @@ Status attention_kv_head(const KvHeadView& view, const AttentionQuery& qs, float
           float m_new = state[r].m;
           for (int t = 0; t < visible; ++t) m_new = std::max(m_new, s[t]);
           const float corr = std::exp(state[r].m - m_new);  // exp(-inf) = 0 on the first tile
-          float sum = 0.0f;
-          for (int t = 0; t < visible; ++t) {
-            s[t] = std::exp(s[t] - m_new);
-            sum += s[t];
-          }
+          const float sum = exp_shift_sum(s, visible, m_new);
           state[r].l = state[r].l * corr + sum;
           state[r].m = m_new;
           if (corr != 1.0f) {
             for (int d = 0; d < D; ++d) o[d] *= corr;
           }
-          if (!use_gemm) {
-            for (int t = 0; t < visible; ++t) {
-              const float p = s[t];
-              const float* vt = V + static_cast<int64_t>(t) * D;
-              for (int d = 0; d < D; ++d) o[d] += p * vt[d];
-            }
-          }
+          if (!use_gemm) accumulate_weighted_rows(o, s, V, visible, D);
         }
       }
       if (use_gemm) {

@@ -76,8 +76,10 @@ void kivi_scores(const KvRun& run, int D, const float* q, int n_q, float scale, 
       } else {
         for (int b = 0; b < row_bytes; ++b) {
           const int c = row[b];
-          acc += qs[4 * b] * static_cast<float>(c & 3) + qs[4 * b + 1] * static_cast<float>((c >> 2) & 3) +
-                 qs[4 * b + 2] * static_cast<float>((c >> 4) & 3) + qs[4 * b + 3] * static_cast<float>(c >> 6);
+          acc += qs[4 * b] * static_cast<float>(c & 3) +
+                 qs[4 * b + 1] * static_cast<float>((c >> 2) & 3) +
+                 qs[4 * b + 2] * static_cast<float>((c >> 4) & 3) +
+                 qs[4 * b + 3] * static_cast<float>(c >> 6);
         }
       }
       scores[static_cast<int64_t>(i) * n + t] = (acc + bias) * scale;
@@ -117,8 +119,7 @@ void kivi_accumulate(const KvRun& run, int D, const float* w, int n_q, float* ou
 
 }  // namespace
 
-void attn_run_scores(const KvRun& run, int D, const float* q, int n_q, float scale,
-                     float* scores) {
+void attn_run_scores(const KvRun& run, int D, const float* q, int n_q, float scale, float* scores) {
   switch (run.format) {
     case KvFormat::kF32: {
       auto* k = static_cast<const float*>(run.k);
@@ -154,7 +155,9 @@ void attn_run_scores(const KvRun& run, int D, const float* q, int n_q, float sca
       break;
     }
     case KvFormat::kInt4:
-    case KvFormat::kInt2: kivi_scores(run, D, q, n_q, scale, scores); break;
+    case KvFormat::kInt2:
+      kivi_scores(run, D, q, n_q, scale, scores);
+      break;
   }
 }
 
@@ -174,8 +177,9 @@ void attn_run_accumulate(const KvRun& run, int D, const float* w, int n_q, float
     }
     case KvFormat::kBF16: {
       auto* v = static_cast<const uint16_t*>(run.v);
-      accumulate_rows(run, D, w, n_q, out,
-                      [&](int t, int d) { return bf16_to_f32(v[static_cast<int64_t>(t) * D + d]); });
+      accumulate_rows(run, D, w, n_q, out, [&](int t, int d) {
+        return bf16_to_f32(v[static_cast<int64_t>(t) * D + d]);
+      });
       break;
     }
     case KvFormat::kInt8: {
@@ -193,7 +197,9 @@ void attn_run_accumulate(const KvRun& run, int D, const float* w, int n_q, float
       break;
     }
     case KvFormat::kInt4:
-    case KvFormat::kInt2: kivi_accumulate(run, D, w, n_q, out); break;
+    case KvFormat::kInt2:
+      kivi_accumulate(run, D, w, n_q, out);
+      break;
   }
 }
 
@@ -240,6 +246,31 @@ void attention_view(const KvHeadView& view, int D, const float* q, const int32_t
     const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
     for (int d = 0; d < D; ++d) o[d] *= inv;
   }
+}
+
+Status attention_kv_head_quant(const KvHeadView& view, const AttentionQuery& qs, float* out,
+                               int64_t out_stride) {
+  const int D = qs.head_dim, G = qs.group, nq = qs.n_q;
+  if (D <= 0 || G <= 0 || nq < 0 || (nq > 0 && !qs.q))
+    return invalid_argument("attention: bad query (head_dim {}, group {}, n_q {})", D, G, nq);
+  for (const KvRun& r : view.runs)
+    if (qs.positions && r.n_tokens > 0 && !r.positions)
+      return invalid_argument("attention: causal query over a run without positions");
+  // Gather the group's queries into rows [nq * G][D] (row i * G + g), positions repeated.
+  std::vector<float> q(static_cast<size_t>(nq) * G * D), o(q.size());
+  std::vector<int32_t> pos(qs.positions ? static_cast<size_t>(nq) * G : 0);
+  for (int i = 0; i < nq; ++i)
+    for (int g = 0; g < G; ++g) {
+      std::copy(qs.q + i * qs.stride + g * D, qs.q + i * qs.stride + (g + 1) * D,
+                q.begin() + (static_cast<int64_t>(i) * G + g) * D);
+      if (qs.positions) pos[static_cast<size_t>(i) * G + g] = qs.positions[i];
+    }
+  attention_view(view, D, q.data(), qs.positions ? pos.data() : nullptr, nq * G, qs.scale, o.data());
+  for (int i = 0; i < nq; ++i)
+    for (int g = 0; g < G; ++g)
+      std::copy(o.begin() + (static_cast<int64_t>(i) * G + g) * D,
+                o.begin() + (static_cast<int64_t>(i) * G + g + 1) * D, out + i * out_stride + g * D);
+  return Status::ok();
 }
 
 }  // namespace lk

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "core/status.h"
+#include "kernels/attention.h"
 #include "kv/kv_view.h"
 
 namespace lk {
@@ -29,5 +31,12 @@ void attn_run_accumulate(const KvRun& run, int head_dim, const float* w, int n_q
 // token gets a zero output.
 void attention_view(const KvHeadView& view, int head_dim, const float* q, const int32_t* q_pos,
                     int n_q, float scale, float* out);
+
+// The engine's attention interface (kernels/attention.h) over a view in any mix of formats
+// (e.g. KIVI int4 groups followed by the f16 residual run): same query/output layout as
+// attention_kv_head, causal by query.positions when non-null. attention_kv_head handles
+// float-only views; the engine calls this one when a view holds an int8/int4/int2 run.
+Status attention_kv_head_quant(const KvHeadView& view, const AttentionQuery& query, float* out,
+                               int64_t out_stride);
 
 }  // namespace lk

@@ -14,6 +14,13 @@ void rmsnorm(float* out, const float* x, const float* weight, int64_t n, float e
 // adjacent_pairs: rotate (x[2i], x[2i+1]); otherwise (x[i], x[i + D/2]) (rotate-half).
 void rope(float* vec, int n_heads, int D, const float* cos_sin, bool adjacent_pairs);
 
+// x[i] = exp(x[i]) (AVX-512: range reduction + degree-6 polynomial, within 2 ulp of
+// std::exp for x in [-87, 88]; larger inputs saturate, smaller flush toward 0).
+void exp_inplace(float* x, int64_t n);
+
+// x[i] = exp(x[i] - shift); returns the sum of the results.
+float exp_shift_sum(float* x, int64_t n, float shift);
+
 // gate[i] = silu(gate[i]) * up[i].
 void silu_mul(float* gate, const float* up, int64_t n);
 

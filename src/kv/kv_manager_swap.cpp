@@ -290,7 +290,8 @@ std::future<Status> KvManager::swap_out(SeqId seq, const std::string& tier_name)
   lock.unlock();
   enqueue([this, seq, tier, key, image, promise] {
     // Serializing reads the pinned blocks without the lock: nobody may mutate them.
-    BytesPtr bytes = serialize_seq(*image);
+    BytesPtr bytes = tier->allocate(static_cast<size_t>(serialized_size(*image)));
+    serialize_seq_into(*image, bytes.get());
     Status st = tier->put(key, bytes);
     bytes.reset();
     std::unique_lock<std::mutex> lk(mu_);
@@ -453,7 +454,9 @@ bool KvManager::spill_entry(PrefixEntry& e) {
     d.params = pool_.params(e.blocks[i]);
     im.heads[i].push_back(d);
   }
-  Status st = t->put(spill_key(e.hash), serialize_seq(im));
+  BytesPtr bytes = t->allocate(static_cast<size_t>(serialized_size(im)));
+  serialize_seq_into(im, bytes.get());
+  Status st = t->put(spill_key(e.hash), std::move(bytes));
   if (!st.is_ok()) {
     LK_LOG_WARN("prefix spill to {} failed: {}", spill_tier_, st.to_string());
     return false;

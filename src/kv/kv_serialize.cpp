@@ -67,10 +67,16 @@ int64_t serialized_size(const SeqImage& im) {
 }
 
 BytesPtr serialize_seq(const SeqImage& im) {
+  BytesPtr out = Bytes::make(static_cast<size_t>(serialized_size(im)));
+  serialize_seq_into(im, out.get());
+  return out;
+}
+
+void serialize_seq_into(const SeqImage& im, Bytes* out) {
   LK_CHECK(static_cast<int64_t>(im.heads.size()) ==
            static_cast<int64_t>(im.n_layers) * im.n_kv_heads);
+  LK_CHECK(static_cast<int64_t>(out->size) == serialized_size(im));
   const size_t hsize = header_size(im);
-  BytesPtr out = Bytes::make(static_cast<size_t>(serialized_size(im)));
   uint8_t* base = out->data.get();
   std::memset(base, 0, hsize);
   // Body first: the block CRCs go into the table.
@@ -124,7 +130,6 @@ BytesPtr serialize_seq(const SeqImage& im) {
   for (const auto& h : im.heads) put<uint32_t>(p, static_cast<uint32_t>(h.size()));
   const uint32_t hcrc = crc32c(base + 16, hsize - 16);
   std::memcpy(base + 12, &hcrc, 4);
-  return out;
 }
 
 Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_crc) {

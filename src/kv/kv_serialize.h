@@ -39,7 +39,10 @@ struct SeqImage {
 // Bytes the serialized image takes.
 int64_t serialized_size(const SeqImage& image);
 
-// Writes the image (copying every block once and checksumming it on the way).
+// Writes the image into out (out->size == serialized_size(image)), copying every block once
+// and checksumming it on the way.
+void serialize_seq_into(const SeqImage& image, Bytes* out);
+// Same, into a new buffer.
 BytesPtr serialize_seq(const SeqImage& image);
 
 // Parses and validates the header and block table of a serialized sequence; the block

@@ -26,6 +26,12 @@ class KvTier {
   virtual Status remove(const std::string& key) = 0;
   // Bytes currently stored (for accounting).
   virtual int64_t bytes_used() const = 0;
+  // A buffer of n bytes to serialize a value into (warm, recycled memory where the tier
+  // keeps a pool; a value put() and later removed returns its buffer to that pool).
+  virtual BytesPtr allocate(size_t n) { return buffers_.acquire(n); }
+
+ protected:
+  BufferPool buffers_;
 };
 
 // Host memory: values kept in RAM up to capacity_bytes (0 = unlimited).

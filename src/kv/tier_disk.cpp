@@ -115,7 +115,7 @@ class DiskTier final : public KvTier {
       ::close(fd);
       return errno_status("cannot stat", path, err);
     }
-    BytesPtr out = Bytes::make(static_cast<size_t>(st.st_size));
+    BytesPtr out = buffers_.acquire(static_cast<size_t>(st.st_size));
     uint8_t* p = out->data.get();
     size_t left = out->size;
     while (left > 0) {

@@ -136,7 +136,7 @@ class RedisTier final : public KvTier {
     const uint64_t chunk = static_cast<uint64_t>(cfg_.chunk_bytes);
     if (!in || magic != "lkkv1" || n_chunks != (size + chunk - 1) / chunk)
       return corrupt("Redis manifest '{}' is malformed", base);
-    BytesPtr out = Bytes::make(size);
+    BytesPtr out = buffers_.acquire(size);
     std::vector<std::string> names(n_chunks);
     for (uint64_t i = 0; i < n_chunks; ++i) {
       names[i] = base + ":" + std::to_string(i);

@@ -34,8 +34,9 @@ class Cursor {
     uint64_t len = 0;
     LK_RETURN_IF_ERROR(read(&len, what));
     if (len > remaining())
-      return corrupt("{}: {}: string length {} exceeds the {} bytes left in the file (offset {})",
-                     path_, what, len, remaining(), pos_);
+      return corrupt(
+          "{}: {}: string length {} exceeds the {} bytes left in the file (offset {}; truncated?)",
+          path_, what, len, remaining(), pos_);
     *out = std::string_view(reinterpret_cast<const char*>(data_ + pos_), len);
     pos_ += len;
     return Status::ok();
@@ -77,8 +78,9 @@ Status read_array(Cursor& c, GgufValue* v, const std::string& what, int depth,
   // Smallest possible encoding of one element: its size, 8 (string length), 12 (array header).
   const uint64_t min_elem = esize > 0 ? esize : (v->elem_type == GgufType::kString ? 8 : 12);
   if (v->count > c.remaining() / min_elem)
-    return corrupt("{}: {}: array of {} {} elements cannot fit in the {} bytes left in the file",
-                   path, what, v->count, gguf_type_name(v->elem_type), c.remaining());
+    return corrupt(
+        "{}: {}: array of {} {} elements cannot fit in the {} bytes left in the file (truncated?)",
+        path, what, v->count, gguf_type_name(v->elem_type), c.remaining());
   if (esize > 0) {
     v->elems = c.take(v->count * static_cast<uint64_t>(esize));
     return Status::ok();

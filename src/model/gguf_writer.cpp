@@ -194,24 +194,27 @@ Status GgufWriter::write_file(const std::string& path, const TensorDataFn& produ
   };
   const std::vector<uint8_t> header = header_bytes();
   if (Status s = write(header.data(), header.size()); !s) return fail(s);
-  std::vector<uint8_t> buf;
   const std::vector<uint8_t> zeros(alignment_, 0);
   uint64_t pos = 0;
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const Tensor& t = tensors_[i];
-    const std::vector<uint8_t>* bytes = &t.data;
-    if (produce) {
-      buf.clear();
-      if (Status s = produce(i, &buf); !s) return fail(s);
-      bytes = &buf;
-    }
-    if (static_cast<int64_t>(bytes->size()) != t.nbytes)
-      return fail(make_error(StatusCode::kInternal,
-                             "gguf writer: tensor '{}' produced {} bytes, "
-                             "expected {}",
-                             t.name, bytes->size(), t.nbytes));
     if (Status s = write(zeros.data(), t.offset - pos); !s) return fail(s);
-    if (Status s = write(bytes->data(), bytes->size()); !s) return fail(s);
+    uint64_t written = 0;
+    const ByteSink sink = [&](const void* p, size_t n) -> Status {
+      if (written + n > static_cast<uint64_t>(t.nbytes))
+        return make_error(StatusCode::kInternal,
+                          "gguf writer: tensor '{}' produced more than {} "
+                          "bytes",
+                          t.name, t.nbytes);
+      written += n;
+      return write(p, n);
+    };
+    if (Status s = produce ? produce(i, sink) : sink(t.data.data(), t.data.size()); !s)
+      return fail(s);
+    if (written != static_cast<uint64_t>(t.nbytes))
+      return fail(make_error(StatusCode::kInternal,
+                             "gguf writer: tensor '{}' produced {} bytes, expected {}", t.name,
+                             written, t.nbytes));
     pos = t.offset + static_cast<uint64_t>(t.nbytes);
   }
   if (Status s = write(zeros.data(), data_size_ - pos); !s) return fail(s);

@@ -44,8 +44,10 @@ class GgufWriter {
   const std::string& tensor_name(size_t i) const { return tensors_[i].name; }
   int64_t tensor_nbytes(size_t i) const { return tensors_[i].nbytes; }
 
-  // Fills `out` with the bytes of tensor i (exactly tensor_nbytes(i) of them).
-  using TensorDataFn = std::function<Status(size_t i, std::vector<uint8_t>* out)>;
+  // Receives the next piece of a tensor's bytes (pieces are appended in order).
+  using ByteSink = std::function<Status(const void* data, size_t n)>;
+  // Streams exactly tensor i's bytes into `sink`, in as many pieces as it likes.
+  using TensorDataFn = std::function<Status(size_t i, const ByteSink& sink)>;
   // Writes the file, calling `produce` for each tensor in order (nullptr: use the bytes
   // given to add_tensor). Writes to path + ".tmp" and renames, so a failure leaves no
   // half-written file under `path`.

@@ -254,9 +254,12 @@ Result<ModelSpec> model_spec_from_hf_config_file(const std::string& path) {
   ss << in.rdbuf();
   auto spec = model_spec_from_hf_config_text(ss.str(), p.string());
   if (spec.is_ok() && spec->name.empty()) {
-    // Name the model after its folder ("Llama-3.1-8B/config.json" -> "Llama-3.1-8B").
-    const auto dir = std::filesystem::absolute(p, ec).parent_path().filename().string();
-    spec->name = dir.empty() ? "model" : dir;
+    // Name the model after its folder ("Llama-3.1-8B/config.json" -> "Llama-3.1-8B"), or
+    // after the file when it has its own name ("qwen3-8b.json" -> "qwen3-8b").
+    const auto abs = std::filesystem::absolute(p, ec);
+    const auto name = abs.filename() == "config.json" ? abs.parent_path().filename().string()
+                                                      : abs.stem().string();
+    spec->name = name.empty() ? "model" : name;
   }
   return spec;
 }

@@ -104,20 +104,24 @@ Status SafetensorsWriter::write_file(const std::string& path, const TensorDataFn
   };
   const auto header = header_bytes();
   if (Status s = write(header.data(), header.size()); !s) return fail(s);
-  std::vector<uint8_t> buf;
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const Tensor& t = tensors_[i];
-    const std::vector<uint8_t>* bytes = &t.data;
-    if (produce) {
-      buf.clear();
-      if (Status s = produce(i, &buf); !s) return fail(s);
-      bytes = &buf;
-    }
-    if (bytes->size() != t.end - t.begin)
+    const uint64_t want = t.end - t.begin;
+    uint64_t written = 0;
+    const ByteSink sink = [&](const void* p, size_t n) -> Status {
+      if (written + n > want)
+        return make_error(StatusCode::kInternal,
+                          "safetensors writer: tensor '{}' produced more than {} bytes", t.name,
+                          want);
+      written += n;
+      return write(p, n);
+    };
+    if (Status s = produce ? produce(i, sink) : sink(t.data.data(), t.data.size()); !s)
+      return fail(s);
+    if (written != want)
       return fail(make_error(StatusCode::kInternal,
                              "safetensors writer: tensor '{}' produced {} bytes, expected {}",
-                             t.name, bytes->size(), t.end - t.begin));
-    if (Status s = write(bytes->data(), bytes->size()); !s) return fail(s);
+                             t.name, written, want));
   }
   if (std::fclose(f) != 0) {
     std::remove(tmp.c_str());

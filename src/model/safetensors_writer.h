@@ -27,8 +27,13 @@ class SafetensorsWriter {
   size_t n_tensors() const { return tensors_.size(); }
   const std::string& tensor_name(size_t i) const { return tensors_[i].name; }
 
-  using TensorDataFn = std::function<Status(size_t i, std::vector<uint8_t>* out)>;
-  // Writes path + ".tmp" then renames; `produce` == nullptr uses add_tensor's bytes.
+  // Receives the next piece of a tensor's bytes (pieces are appended in order).
+  using ByteSink = std::function<Status(const void* data, size_t n)>;
+  // Streams exactly tensor i's bytes into `sink`, in as many pieces as it likes.
+  using TensorDataFn = std::function<Status(size_t i, const ByteSink& sink)>;
+  // Writes the file, calling `produce` for each tensor in order (nullptr: use the bytes
+  // given to add_tensor). Writes to path + ".tmp" and renames, so a failure leaves no
+  // half-written file under `path`.
   Status write_file(const std::string& path, const TensorDataFn& produce = nullptr) const;
   std::vector<uint8_t> to_bytes() const;
 

@@ -132,3 +132,45 @@ TEST(EngineBackendModel, EvalRunIsDeterministicAndFidelityOfFullIsExact) {
 
 }  // namespace
 }  // namespace lk::eval
+
+namespace lk::eval {
+namespace {
+
+// The same model in two files (llama2.c .bin + tok512.bin, GGUF with its own tokenizer)
+// gives the same greedy answers to the same generated tasks. (The Hugging Face copy joins
+// when the engine loads safetensors directories.)
+TEST(EngineBackendModel, SameModelInEveryFormatGivesTheSameAnswers) {
+  LK_REQUIRE_SHARED_MODELS();
+  auto dir = lk::test::shared_models_dir();
+  std::vector<std::unique_ptr<ModelRunner>> runners;
+  runners.push_back(open_stories());
+  for (const char* p : {"stories260K.gguf"}) {
+    auto r = open_model_runner((dir / p).string(), {});
+    ASSERT_TRUE(r.is_ok()) << p << ": " << r.status().to_string();
+    runners.push_back(std::move(*r));
+  }
+  std::vector<std::string> warnings;
+  int64_t bad = 0;
+  auto tasks = prepare_tasks({"passkey"}, &warnings, &bad);
+  ASSERT_TRUE(tasks.is_ok());
+  EvalConfig cfg;
+  cfg.tasks = *tasks;
+  cfg.methods = {"full"};
+  cfg.lengths = {256};
+  cfg.n = 2;
+  std::vector<std::vector<std::string>> preds;
+  for (auto& r : runners) {
+    auto out = run_eval(*r, cfg);
+    ASSERT_TRUE(out.is_ok());
+    std::vector<std::string> p;
+    for (const auto& rec : out->records) {
+      ASSERT_TRUE(rec.ok()) << rec.error;
+      p.push_back(rec.predictions[0]);
+    }
+    preds.push_back(p);
+  }
+  EXPECT_EQ(preds[0], preds[1]);
+}
+
+}  // namespace
+}  // namespace lk::eval

@@ -6,10 +6,10 @@
 #include <cmath>
 #include <random>
 
-#include "engine/random_model.h"
 #include "kernels/gemv.h"
 #include "kernels/matmul.h"
 #include "kernels/row_convert.h"
+#include "model/quant.h"
 
 namespace lk {
 namespace {
@@ -27,7 +27,7 @@ Weights make_weights(DType t, int64_t n, int64_t m, uint64_t seed) {
   std::vector<float> row(n);
   for (int64_t r = 0; r < m; ++r) {
     for (auto& v : row) v = dist(rng);
-    EXPECT_TRUE(quantize_row(t, row.data(), n, w.bytes.data() + r * dtype_row_bytes(t, n)).is_ok());
+    quantize_row(t, row.data(), w.bytes.data() + r * dtype_row_bytes(t, n), n);
   }
   w.view.dtype = t;
   w.view.n_dims = 2;
@@ -57,8 +57,9 @@ class GemvTest : public ::testing::TestWithParam<DType> {};
 TEST_P(GemvTest, MatchesScalarForAllBatchSizes) {
   const DType t = GetParam();
   const bool block = dtype_block_elems(t) > 1;
-  for (int64_t n :
-       block ? std::vector<int64_t>{32, 96, 256} : std::vector<int64_t>{16, 64, 100, 172}) {
+  for (int64_t n : block ? std::vector<int64_t>{dtype_block_elems(t), 3 * dtype_block_elems(t),
+                                                8 * dtype_block_elems(t)}
+                         : std::vector<int64_t>{16, 64, 100, 172}) {
     const int64_t m = 37;
     Weights w = make_weights(t, n, m, 7 + n);
     std::mt19937 rng(3);
@@ -86,7 +87,7 @@ TEST_P(GemvTest, MatchesScalarForAllBatchSizes) {
 
 INSTANTIATE_TEST_SUITE_P(AllDtypes, GemvTest,
                          ::testing::Values(DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0,
-                                           DType::kQ4_0),
+                                           DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 TEST(RowConvert, Q8_0AndQ4_0DecodeKnownBlocks) {
@@ -102,6 +103,42 @@ TEST(RowConvert, Q8_0AndQ4_0DecodeKnownBlocks) {
   ASSERT_TRUE(row_bytes_to_f32(DType::kQ4_0, q4, 32, out).is_ok());
   EXPECT_FLOAT_EQ(out[0], 14.0f);
   EXPECT_FLOAT_EQ(out[16], -14.0f);
+}
+
+}  // namespace
+}  // namespace lk
+
+#include "kernels/ops.h"
+
+namespace lk {
+namespace {
+
+TEST(Ops, VectorExpWithinTwoUlpOfStdExp) {
+  std::vector<float> x;
+  for (float v = -87.0f; v <= 88.0f; v += 0.01173f) x.push_back(v);
+  std::vector<float> y = x;
+  exp_inplace(y.data(), static_cast<int64_t>(y.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = std::exp(x[i]);
+    ASSERT_LE(std::abs(y[i] - want), 2.5e-7f * want) << "x=" << x[i];
+  }
+  std::vector<float> s = {1.0f, 2.0f, 3.0f};
+  const float sum = exp_shift_sum(s.data(), 3, 3.0f);
+  EXPECT_NEAR(sum, std::exp(-2.0f) + std::exp(-1.0f) + 1.0f, 1e-6f);
+}
+
+TEST(Ops, SiluMulMatchesFormula) {
+  std::vector<float> g, u;
+  for (int i = 0; i < 100; ++i) {
+    g.push_back(-30.0f + 0.6f * i);
+    u.push_back(0.5f + 0.01f * i);
+  }
+  std::vector<float> out = g;
+  silu_mul(out.data(), u.data(), 100);
+  for (int i = 0; i < 100; ++i) {
+    const float want = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+    ASSERT_NEAR(out[i], want, 1e-6f * (1.0f + std::abs(want)));
+  }
 }
 
 }  // namespace

@@ -130,3 +130,46 @@ TEST(AttentionQuant, DetectsWrongKeys) {
 
 }  // namespace
 }  // namespace lk
+
+namespace lk {
+namespace {
+
+// Cross-check with the engine's scalar attention (kernels/attention.h), which this module
+// did not write: same view of float runs from the paged manager, same query layout (GQA
+// group of 3, causal chunk).
+TEST(AttentionQuant, AgreesWithEngineScalarKernelOnFloatRuns) {
+  for (KvFormat f : {KvFormat::kF32, KvFormat::kF16, KvFormat::kBF16}) {
+    KvManagerConfig c = test::small_config(f, 16, 16 << 20);
+    c.n_layers = 1;
+    c.head_dim = 32;
+    auto m = test::make_manager(c);
+    std::mt19937 rng(21);
+    const int n = 70, D = 32, G = 3, nq = 5;
+    auto k = test::random_kv(n, c, rng), v = test::random_kv(n, c, rng);
+    ASSERT_TRUE(test::append_all_layers(*m, 1, 0, n, k, v).is_ok());
+    ASSERT_TRUE(m->evict(1, 0, 1, std::vector<int32_t>{3, 4, 40}).is_ok());
+    std::normal_distribution<float> nd;
+    std::vector<float> q(nq * G * D);
+    for (auto& x : q) x = nd(rng);
+    const int32_t qpos[nq] = {5, 20, 41, 60, 69};
+    AttentionQuery query;
+    query.q = q.data();
+    query.stride = G * D;
+    query.positions = qpos;
+    query.n_q = nq;
+    query.group = G;
+    query.head_dim = D;
+    query.scale = 0.2f;
+    for (int kh = 0; kh < c.n_kv_heads; ++kh) {
+      KvHeadView view = m->view(1, 0, kh);
+      std::vector<float> mine(q.size()), theirs(q.size());
+      ASSERT_TRUE(attention_kv_head_quant(view, query, mine.data(), G * D).is_ok());
+      ASSERT_TRUE(attention_kv_head_scalar(view, query, theirs.data(), G * D).is_ok());
+      for (size_t i = 0; i < q.size(); ++i)
+        ASSERT_NEAR(mine[i], theirs[i], 2e-5f) << kv_format_name(f) << " i=" << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lk

@@ -19,7 +19,7 @@ TEST(Crc32c, StandardCheckValue) {
 
 TEST(Crc32c, LanesAndCopyMatchBytewise) {
   std::mt19937 rng(7);
-  std::vector<uint8_t> buf(3 * 4096 * 3 + 13), dst(buf.size());
+  std::vector<uint8_t> buf(3 * 1024 * 7 + 13), dst(buf.size());
   for (auto& b : buf) b = static_cast<uint8_t>(rng());
   // Reference: incremental one byte at a time (no lanes).
   uint32_t ref = 0;
@@ -29,6 +29,20 @@ TEST(Crc32c, LanesAndCopyMatchBytewise) {
   EXPECT_EQ(dst, buf);
   const size_t half = 5000;
   EXPECT_EQ(crc32c_extend(crc32c(buf.data(), half), buf.data() + half, buf.size() - half), ref);
+}
+
+TEST(Crc32c, EveryLengthAndOffsetMatchesBytewise) {
+  // Covers the PCLMUL folding (>= 256 bytes), the crc32 lanes and the byte tail.
+  std::mt19937 rng(9);
+  std::vector<uint8_t> buf(1200), dst(1200);
+  for (auto& b : buf) b = static_cast<uint8_t>(rng());
+  for (size_t off = 0; off < 9; off += 4)
+    for (size_t len = 0; len + off <= 1100; len += (len < 300 ? 1 : 37)) {
+      uint32_t ref = 0x12345678u;
+      for (size_t i = 0; i < len; ++i) ref = crc32c_extend(ref, &buf[off + i], 1);
+      ASSERT_EQ(crc32c_extend(0x12345678u, buf.data() + off, len), ref) << off << "+" << len;
+      ASSERT_EQ(crc32c_copy(0x12345678u, dst.data(), buf.data() + off, len), ref);
+    }
 }
 
 TEST(BlockLayout, BytesPerFormat) {

@@ -5,6 +5,8 @@
 
 #include <condition_variable>
 #include <cstring>
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -432,6 +434,91 @@ TEST(KvPrefix, EvictedChainsSpillToTierAndAreFoundThere) {
   EXPECT_EQ(all_bytes(*m, 4), before) << "KV read back from the host tier is exact";
   m->check_invariants();
   EXPECT_EQ(m->usage().tier_bytes.at("host"), 0);
+}
+
+}  // namespace
+}  // namespace lk
+
+namespace lk {
+namespace {
+
+TEST(KvSwapDisk, DamagedOrMissingFilesMeanRecompute) {
+  auto c = test::small_config(KvFormat::kInt4, 4);
+  c.prefix_cache = false;
+  auto m = test::make_manager(c);
+  const auto dir = test::temp_dir("diskfault");
+  auto disk = make_disk_tier(dir.string());
+  ASSERT_TRUE(disk.is_ok());
+  ASSERT_TRUE(m->add_tier(std::move(disk).value()).is_ok());
+  fill(*m, 1, 13, 21);
+  fill(*m, 2, 9, 22);
+  ASSERT_TRUE(m->swap_out(1, "disk").get().is_ok());
+  ASSERT_TRUE(m->swap_out(2, "disk").get().is_ok());
+  EXPECT_EQ(m->usage().used_bytes, 0);
+  std::vector<std::filesystem::path> files;
+  for (auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 2u) << "one file per swapped sequence, no temp files left";
+  std::sort(files.begin(), files.end());
+  // seq 1's file damaged on disk (one byte in the block data), seq 2's deleted.
+  {
+    std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-20, std::ios::end);
+    f.put('\x5a');
+  }
+  std::filesystem::remove(files[1]);
+  for (SeqId id : {1, 2}) {
+    SwapInResult r = m->swap_in(id).get();
+    EXPECT_TRUE(r.recompute_required) << r.status.to_string();
+    EXPECT_TRUE(r.status.code() == StatusCode::kCorrupt || r.status.code() == StatusCode::kNotFound)
+        << r.status.to_string();
+    EXPECT_EQ(m->seq_length(id), 0);
+    EXPECT_FALSE(m->tokens(id).empty());
+    m->check_invariants();
+  }
+  EXPECT_EQ(m->usage().used_bytes, 0) << "accounting back to baseline";
+}
+
+TEST(KvSwapDisk, FullDiskTierKeepsSequence) {
+  auto c = test::small_config(KvFormat::kF16, 4);
+  auto m = test::make_manager(c);
+  auto disk = make_disk_tier(test::temp_dir("diskfull").string(), /*capacity_bytes=*/512);
+  ASSERT_TRUE(disk.is_ok());
+  ASSERT_TRUE(m->add_tier(std::move(disk).value()).is_ok());
+  fill(*m, 1, 13, 23);
+  const auto before = all_bytes(*m, 1);
+  Status st = m->swap_out(1, "disk").get();
+  EXPECT_EQ(st.code(), StatusCode::kOutOfMemory) << st.to_string();
+  EXPECT_NE(st.message().find("full"), std::string::npos);
+  EXPECT_EQ(m->state(1), SeqState::kResident);
+  EXPECT_EQ(all_bytes(*m, 1), before);
+  m->check_invariants();
+}
+
+TEST(KvBudget, ExhaustedMidBatchStoresWholeLayersOnly) {
+  // An engine that appends a batch without planning: the third sequence does not fit. The
+  // first two are stored, the third stores nothing, and releasing returns to the baseline.
+  auto c = test::small_config(KvFormat::kF16, 4);
+  c.prefix_cache = false;
+  c.budget_bytes = 10 * block_layout(KvFormat::kF16, 4, 8).bytes();
+  auto m = test::make_manager(c);
+  std::mt19937 rng(3);
+  auto k = test::random_kv(4, c, rng);
+  std::vector<int32_t> pos = {0, 1, 2, 3};
+  ASSERT_TRUE(m->append(1, 0, pos, k.data(), k.data()).is_ok());
+  ASSERT_TRUE(m->append(1, 1, pos, k.data(), k.data()).is_ok());
+  ASSERT_TRUE(m->append(2, 0, pos, k.data(), k.data()).is_ok());
+  ASSERT_TRUE(m->append(2, 1, pos, k.data(), k.data()).is_ok());
+  ASSERT_TRUE(m->append(3, 0, pos, k.data(), k.data()).is_ok());
+  Status st = m->append(3, 1, pos, k.data(), k.data());  // needs 2 blocks, 0 left
+  EXPECT_EQ(st.code(), StatusCode::kOutOfMemory);
+  EXPECT_NE(st.message().find("seq 3 layer 1"), std::string::npos) << st.to_string();
+  m->check_invariants();
+  EXPECT_EQ(m->head_tokens(3, 1, 0), 0);
+  EXPECT_EQ(m->head_tokens(3, 1, 1), 0);
+  EXPECT_EQ(m->head_tokens(3, 0, 0), 4);
+  for (SeqId id : {1, 2, 3}) m->release(id);
+  m->check_invariants();
+  EXPECT_EQ(m->usage().used_bytes, 0);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 
 For each real vocabulary in ../shared/models (Llama 3, Qwen3, stories260K tokenizer.json;
 Llama 2 as HF runs it from a legacy-style tokenizer.json built from its SentencePiece model;
-GPT-2 from its GGUF), encodes a few hundred seeded random strings (random code points from
+GPT-2 from its GGUF), encodes 250 seeded random strings (random code points from
 many scripts, emoji, whitespace runs, digits, code, special-token text) with both and
 requires identical ids. Exit 77 (skip) when tokenizers or the model folder is missing.
 """
@@ -66,10 +66,22 @@ def longkv_ids(model, texts):
 
 def main():
     rng = random.Random(1234)
-    texts = tf.CORPUS + [random_text(rng) for _ in range(400)]
+    texts = tf.CORPUS + [random_text(rng) for _ in range(250)]
     legacy_dir = tempfile.mkdtemp()
     llama2_json = os.path.join(legacy_dir, "tokenizer.json")
     tf.hf_llama2(SHARED).save(llama2_json)
+    # transformers 5's own conversion of tokenizer.model (Metaspace "first", merges by id):
+    # longkv must follow whatever a tokenizer.json says, so it is checked too.
+    t5_json = None
+    try:
+        from transformers import LlamaTokenizer
+        os.symlink(f"{SHARED}/tokenizers/llama2-tokenizer.model", os.path.join(legacy_dir, "tokenizer.model"))
+        t5_dir = tempfile.mkdtemp(dir=legacy_dir)
+        t5 = LlamaTokenizer.from_pretrained(legacy_dir).backend_tokenizer
+        t5_json = os.path.join(t5_dir, "tokenizer.json")
+        t5.save(t5_json)
+    except Exception as e:  # transformers absent or too old: that one check is skipped
+        print(f"(transformers conversion of llama2 skipped: {e})")
     vocabs = [
         ("llama3", f"{SHARED}/tokenizers/llama3", Tokenizer.from_file(f"{SHARED}/tokenizers/llama3/tokenizer.json")),
         ("qwen3", f"{SHARED}/tokenizers/qwen3", Tokenizer.from_file(f"{SHARED}/tokenizers/qwen3/tokenizer.json")),
@@ -79,6 +91,8 @@ def main():
         ("gpt2 (gguf)", f"{SHARED}/tokenizers/ggml-vocab-gpt-2.gguf",
          tf.hf_gpt2_from_gguf(f"{SHARED}/tokenizers/ggml-vocab-gpt-2.gguf")),
     ]
+    if t5_json:
+        vocabs.append(("llama2 (transformers 5 tokenizer.json)", t5_json, Tokenizer.from_file(t5_json)))
     failed = 0
     for name, path, hf in vocabs:
         ours, err = longkv_ids(path, texts)

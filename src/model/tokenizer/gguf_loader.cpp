@@ -3,7 +3,8 @@
 //                  | "gpt2" (byte-level BPE: tokens + merges "a b" + token_type)
 //   pre            byte-level pre-tokenizer: "gpt-2", "llama-bpe"/"llama3", "qwen2", "default"
 //   bos/eos/unknown_token_id, add_bos_token, chat_template
-// Control (3) and user-defined (4) tokens are split out of text like HF added tokens.
+// Control (3), unknown (2) and user-defined (4) tokens are split out of text like HF added
+// tokens (user-defined ones even from untrusted text).
 #include "model/tokenizer/loaders.h"
 
 #include "model/gguf_reader.h"
@@ -88,11 +89,13 @@ Result<TokenizerData> from_gguf(const GgufFile& g, const std::string& name) {
   LK_ASSIGN_OR_RETURN(d.chat_template, g.get_str_or("tokenizer.chat_template", ""));
   for (size_t i = 0; i < n; ++i) {
     const TokenAttr a = d.attrs[i];
-    if ((a == TokenAttr::kControl || a == TokenAttr::kUserDefined) && !d.pieces[i].empty()) {
+    // <unk> is split out too, as llama.cpp and HF (a special added token) do.
+    if ((a == TokenAttr::kControl || a == TokenAttr::kUserDefined || a == TokenAttr::kUnknown) &&
+        !d.pieces[i].empty()) {
       AddedToken t;
       t.content = d.pieces[i];
       t.id = static_cast<int32_t>(i);
-      t.special = a == TokenAttr::kControl;
+      t.special = a != TokenAttr::kUserDefined;
       d.added.push_back(std::move(t));
     }
   }

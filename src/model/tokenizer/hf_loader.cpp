@@ -188,6 +188,7 @@ Status parse_body(const json& root, const std::string& name, TokenizerData& d) {
       else
         d.space_prefix = SpacePrefix::kNone;
       prepend_meta = d.space_prefix != SpacePrefix::kNone;
+      d.no_prefix_before_space = true;
     } else {
       return unsupported(
           "{}: pre-tokenizer '{}' is not supported (valid: ByteLevel, Split, "

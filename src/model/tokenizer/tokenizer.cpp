@@ -82,6 +82,8 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::create(TokenizerData data) {
   if (d.kind == TokenizerKind::kSpm && d.scores.empty() && d.merges.empty())
     return corrupt("{}: SentencePiece vocabulary has neither scores nor merges", src);
 
+  impl->piece_to_id.reserve(static_cast<size_t>(n) + d.added.size());
+  impl->piece_to_id.reserve(static_cast<size_t>(n) + d.added.size());
   for (int32_t i = 0; i < n; ++i) impl->piece_to_id.emplace(d.pieces[i], i);
   for (auto& a : d.added) {
     if (a.id < 0 || a.id >= n)
@@ -344,6 +346,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOption
         prefix = prev_special;
       else if (d.space_prefix == SpacePrefix::kFirst)
         prefix = f.text.data() == text.data();
+      if (d.no_prefix_before_space && f.text.front() == ' ') prefix = false;
       impl_->encode_spm(f.text, prefix, out);
     } else {
       impl_->encode_byte_bpe(f.text, out);

@@ -65,6 +65,8 @@ struct TokenizerData {
 
   // SPM options.
   SpacePrefix space_prefix = SpacePrefix::kEveryFragment;
+  // HF Metaspace: no dummy prefix when the fragment already starts with a space.
+  bool no_prefix_before_space = false;
   bool byte_fallback = true;
   bool strip_leading_space_on_decode = true;  // drop the dummy prefix's space when decoding
 
