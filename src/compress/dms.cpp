@@ -100,7 +100,8 @@ void dms_projection_logits(const float* hidden, int64_t n_tokens, int d_model, c
       double s = bias ? bias[h] : 0.0;
       const float* w = proj + int64_t{h} * d_model;
       for (int i = 0; i < d_model; ++i) s += double{w[i]} * xn[i];
-      logits[t * n_kv_heads + h] = static_cast<float>(s * cfg.alpha_scale - cfg.initial_alpha_offset);
+      logits[t * n_kv_heads + h] =
+          static_cast<float>(s * cfg.alpha_scale - cfg.initial_alpha_offset);
     }
   }
 }

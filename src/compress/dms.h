@@ -38,15 +38,15 @@ namespace lk::compress {
 
 // The dms_* keys of a Hugging Face config.json (defaults: the official Qwen3 DMS config).
 struct DmsModelConfig {
-  bool present = false;  // the config carries DMS keys
-  double alpha_scale = 100.0;          // dms_alpha_scale
-  double initial_alpha_offset = 5.0;   // dms_initial_alpha_offset
-  int window_size = 512;               // dms_window_size
-  bool separate_alpha = false;         // dms_separate_alpha
-  std::string alpha_per = "head";      // dms_alpha_per: "head" | "layer"
-  bool disable_eviction = false;       // dms_disable_eviction
+  bool present = false;                  // the config carries DMS keys
+  double alpha_scale = 100.0;            // dms_alpha_scale
+  double initial_alpha_offset = 5.0;     // dms_initial_alpha_offset
+  int window_size = 512;                 // dms_window_size
+  bool separate_alpha = false;           // dms_separate_alpha
+  std::string alpha_per = "head";        // dms_alpha_per: "head" | "layer"
+  bool disable_eviction = false;         // dms_disable_eviction
   int paged_attention_block_size = 256;  // dms_paged_attention_block_size (informational)
-  double cr = 8;                       // dms_cr: target compression ratio (training)
+  double cr = 8;                         // dms_cr: target compression ratio (training)
 };
 
 // Reads the dms_* keys of a parsed config.json; present = false when it has none. Keys of the
@@ -101,7 +101,7 @@ class DmsPolicy final : public KvPolicy {
 
  private:
   struct HeadState {
-    std::set<int32_t> marked;           // decided evict, still inside the window
+    std::set<int32_t> marked;            // decided evict, still inside the window
     std::map<int32_t, double> received;  // training-free: attention received in the window
     std::map<int32_t, int> seen;         // training-free: queries that observed it
   };

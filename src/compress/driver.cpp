@@ -79,7 +79,8 @@ Status CompressionDriver::run_select(SeqId seq, int layer, Phase phase) {
   std::vector<std::vector<int32_t>> held(n_kv_);
   for (int h = 0; h < n_kv_; ++h) {
     const KvHeadView v = kv_->view(seq, layer, h);
-    for (const KvRun& r : v.runs) held[h].insert(held[h].end(), r.positions, r.positions + r.n_tokens);
+    for (const KvRun& r : v.runs)
+      held[h].insert(held[h].end(), r.positions, r.positions + r.n_tokens);
   }
   LayerState st;
   st.layer = layer;
@@ -126,7 +127,8 @@ Status CompressionDriver::observe_window(SeqId seq, int layer) {
 }
 
 Status CompressionDriver::end_prefill(SeqId seq) {
-  if (seq != seq_) return invalid_argument("compression: end_prefill of seq {} while driving {}", seq, seq_);
+  if (seq != seq_)
+    return invalid_argument("compression: end_prefill of seq {} while driving {}", seq, seq_);
   prompt_len_ = kv_->seq_length(seq);
   keep_ = resolve_keep(prompt_len_);
   if (policy_) {
@@ -148,8 +150,7 @@ Status CompressionDriver::after_attention(SeqId seq, int layer, const float* q, 
   const int64_t q_dim = int64_t{n_heads_} * head_dim_;
   const int64_t n = static_cast<int64_t>(positions.size());
   const int w = policy_->observation_window();
-  const bool observe_now =
-      phase_ == Phase::kPrefill ? w < 0 : policy_->observes_decode();
+  const bool observe_now = phase_ == Phase::kPrefill ? w < 0 : policy_->observes_decode();
   if (phase_ == Phase::kPrefill && w > 0) {  // keep the last w queries for end_prefill()
     auto& rows = tail_q_[layer];
     auto& pos = tail_pos_[layer];
@@ -195,8 +196,8 @@ KvHeadView CompressionDriver::filter_view(SeqId seq, int layer, int kv_head, KvH
   if (spec_.quest_budget.kind == Budget::Kind::kRatio)
     max_tokens = static_cast<int64_t>(std::ceil(spec_.quest_budget.ratio * view.n_tokens()));
   else
-    max_tokens = static_cast<int64_t>(spec_.quest_budget.bytes /
-                                      (bytes_per_token_ * n_layers_ * n_kv_));
+    max_tokens =
+        static_cast<int64_t>(spec_.quest_budget.bytes / (bytes_per_token_ * n_layers_ * n_kv_));
   // Bounds are computed from the keys here; a production build would keep them beside each
   // block (they change only when a block fills). The read saving is what attention reads.
   const std::vector<PageBounds> bounds = quest_page_bounds(view, head_dim_);

@@ -18,8 +18,8 @@ class ForwardObserver {
  public:
   virtual ~ForwardObserver() = default;
   // q: the group's query heads of each query, q[i * q_stride + g * head_dim], n_q queries.
-  virtual KvHeadView filter_view(SeqId seq, int layer, int kv_head, KvHeadView view,
-                                 const float* q, int64_t q_stride, int n_q) {
+  virtual KvHeadView filter_view(SeqId seq, int layer, int kv_head, KvHeadView view, const float* q,
+                                 int64_t q_stride, int n_q) {
     return view;
   }
   // q: [n][q_dim] post-RoPE queries (q_stride = q_dim); positions: [n].

@@ -18,7 +18,8 @@ std::vector<int32_t> evict_all_but_top(std::span<const int32_t> held, std::span<
     if (scores[a] != scores[b]) return scores[a] > scores[b];
     return held[a] > held[b];
   });
-  const size_t keep = static_cast<size_t>(std::clamp<int64_t>(k, 0, static_cast<int64_t>(cand.size())));
+  const size_t keep =
+      static_cast<size_t>(std::clamp<int64_t>(k, 0, static_cast<int64_t>(cand.size())));
   std::vector<int32_t> out;
   for (size_t j = keep; j < cand.size(); ++j) out.push_back(held[cand[j]]);
   std::sort(out.begin(), out.end());

@@ -39,9 +39,7 @@ struct AttentionObservation {
   std::span<const float> probs;  // [n_queries][group][n_keys]
   int64_t n_keys() const { return static_cast<int64_t>(key_positions.size()); }
   int64_t n_queries() const { return static_cast<int64_t>(query_positions.size()); }
-  float prob(int64_t q, int g, int64_t k) const {
-    return probs[(q * group + g) * n_keys() + k];
-  }
+  float prob(int64_t q, int g, int64_t k) const { return probs[(q * group + g) * n_keys() + k]; }
 };
 
 // What a policy chooses over, for one layer: the held positions of each kv-head.

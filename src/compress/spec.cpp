@@ -48,9 +48,13 @@ const std::map<std::string, std::vector<Knob>>& knobs() {
       {"tova", {}},
       {"snapkv", {{"window", 1, 1 << 20, 32, true}, {"kernel", 1, 255, 7, true}}},
       {"pyramidkv",
-       {{"window", 1, 1 << 20, 32, true}, {"kernel", 1, 255, 7, true}, {"beta", 1, 1e6, 20, false}}},
+       {{"window", 1, 1 << 20, 32, true},
+        {"kernel", 1, 255, 7, true},
+        {"beta", 1, 1e6, 20, false}}},
       {"adakv",
-       {{"window", 1, 1 << 20, 32, true}, {"kernel", 1, 255, 7, true}, {"floor", 0, 1, 0.2, false}}},
+       {{"window", 1, 1 << 20, 32, true},
+        {"kernel", 1, 255, 7, true},
+        {"floor", 0, 1, 0.2, false}}},
       {"dms", {{"window", 0, 1 << 20, 256, true}, {"threshold", 0, 1, 0.0, false}}},
   };
   return k;
@@ -95,9 +99,14 @@ Result<Budget> parse_budget(const std::string& t) {
     b.ratio = 1.0 / x;
     return b;
   }
-  static const std::vector<std::pair<std::string, double>> units = {
-      {"GiB", 1024.0 * 1024 * 1024}, {"MiB", 1024.0 * 1024}, {"KiB", 1024.0}, {"GB", 1e9},
-      {"MB", 1e6},                   {"KB", 1e3},            {"kB", 1e3},     {"B", 1}};
+  static const std::vector<std::pair<std::string, double>> units = {{"GiB", 1024.0 * 1024 * 1024},
+                                                                    {"MiB", 1024.0 * 1024},
+                                                                    {"KiB", 1024.0},
+                                                                    {"GB", 1e9},
+                                                                    {"MB", 1e6},
+                                                                    {"KB", 1e3},
+                                                                    {"kB", 1e3},
+                                                                    {"B", 1}};
   for (const auto& [u, mult] : units) {
     if (t.size() > u.size() && t.compare(t.size() - u.size(), u.size(), u) == 0) {
       if (!parse_double(t.substr(0, t.size() - u.size()), &x) || x <= 0) return bad();
@@ -109,8 +118,7 @@ Result<Budget> parse_budget(const std::string& t) {
   }
   if (!parse_double(t, &x)) return bad();
   if (!(x > 0.0 && x <= 1.0))
-    return invalid_argument("ratio {} out of range: the share of tokens kept must be in (0, 1]",
-                            t);
+    return invalid_argument("ratio {} out of range: the share of tokens kept must be in (0, 1]", t);
   b.kind = Budget::Kind::kRatio;
   b.ratio = x;
   return b;
@@ -182,8 +190,9 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
     }
     if (name == "int8" || name == "kivi") {
       if (spec.has_format)
-        return invalid_argument("--kv '{}': two storage formats ('{}' and '{}'); choose one of int8, kivi:4, kivi:2",
-                                text, spec.format_method, name);
+        return invalid_argument(
+            "--kv '{}': two storage formats ('{}' and '{}'); choose one of int8, kivi:4, kivi:2",
+            text, spec.format_method, name);
       spec.has_format = true;
       spec.format_method = name;
       if (name == "int8") {
@@ -207,8 +216,9 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
       spec.quest_budget = *b;
       continue;
     }
-    return invalid_argument("--kv '{}': unknown method '{}' (valid: full, {}; not implemented yet: {})",
-                            text, name, join(all_method_names()), join(not_implemented()));
+    return invalid_argument(
+        "--kv '{}': unknown method '{}' (valid: full, {}; not implemented yet: {})", text, name,
+        join(all_method_names()), join(not_implemented()));
   }
   return spec;
 }
@@ -225,7 +235,8 @@ Result<std::unique_ptr<KvPolicy>> make_token_policy(const CompressionSpec& spec)
   if (m == "streaming")
     return std::unique_ptr<KvPolicy>(
         std::make_unique<StreamingLlmPolicy>(StreamingConfig{static_cast<int>(get("sinks"))}));
-  if (m == "h2o") return std::unique_ptr<KvPolicy>(std::make_unique<H2oPolicy>(H2oConfig{get("recent")}));
+  if (m == "h2o")
+    return std::unique_ptr<KvPolicy>(std::make_unique<H2oPolicy>(H2oConfig{get("recent")}));
   if (m == "tova") return std::unique_ptr<KvPolicy>(std::make_unique<TovaPolicy>());
   if (m == "snapkv" || m == "pyramidkv" || m == "adakv") {
     SnapKvConfig c;

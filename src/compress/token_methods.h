@@ -74,8 +74,8 @@ class TovaPolicy final : public KvPolicy {
 };
 
 struct SnapKvConfig {
-  int window = 32;  // observation window: last prompt queries that vote (paper: 32)
-  int kernel = 7;   // max-pooling kernel over positions (paper code: 7)
+  int window = 32;             // observation window: last prompt queries that vote (paper: 32)
+  int kernel = 7;              // max-pooling kernel over positions (paper code: 7)
   double pyramid_beta = 20.0;  // PyramidKV: smallest layer budget = (avg - window) / beta
   double ada_floor = 0.2;      // AdaKV: each head keeps at least this share of the average
 };

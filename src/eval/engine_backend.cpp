@@ -78,7 +78,7 @@ class EngineModelRunner final : public ModelRunner {
     started_ = false;
     pending_.clear();
     peak_ = read_ = read_tokens_ = 0;
-    if (method == kFullMethod) {
+    if (method == "full") {
       active_ = forward_.get();
       return Status::ok();
     }

@@ -125,8 +125,8 @@ TEST(DmsPolicy, TrainingFreeThreshold) {
   // Keys 0..3; queries 1..3 each attend; mean attention received in the window:
   std::vector<int32_t> keys = {0, 1, 2, 3}, queries = {1, 2, 3};
   std::vector<float> probs = {
-      0.5f, 0.5f, 0.0f, 0.0f,   // query 1
-      0.6f, 0.1f, 0.3f, 0.0f,   // query 2
+      0.5f, 0.5f,  0.0f, 0.0f,  // query 1
+      0.6f, 0.1f,  0.3f, 0.0f,  // query 2
       0.0f, 0.05f, 0.9f, 0.05f  // query 3 (key 0 outside its window: 3 - 0 > 2)
   };
   AttentionObservation o;

@@ -41,7 +41,8 @@ std::vector<float> append(KvManager& kv, SeqId seq, int first, int n, std::mt199
 
 std::vector<int32_t> held(const KvManager& kv, SeqId seq, int l, int h) {
   std::vector<int32_t> out;
-  for (const KvRun& r : kv.view(seq, l, h).runs) out.insert(out.end(), r.positions, r.positions + r.n_tokens);
+  for (const KvRun& r : kv.view(seq, l, h).runs)
+    out.insert(out.end(), r.positions, r.positions + r.n_tokens);
   return out;
 }
 
@@ -80,7 +81,8 @@ TEST(Driver, StreamingFreesPoolBytesByTheRatio) {
   append(*kv, 1, 32, 1, rng);
   std::vector<float> q(kHeads * kD, 0.0f);
   int32_t p = 32;
-  for (int l = 0; l < kLayers; ++l) ASSERT_TRUE(d->after_attention(1, l, q.data(), kHeads * kD, {&p, 1}).is_ok());
+  for (int l = 0; l < kLayers; ++l)
+    ASSERT_TRUE(d->after_attention(1, l, q.data(), kHeads * kD, {&p, 1}).is_ok());
   EXPECT_EQ(held(*kv, 1, 0, 0), (std::vector<int32_t>{0, 1, 27, 28, 29, 30, 31, 32}));
   kv->check_invariants();
 }
@@ -107,7 +109,8 @@ TEST(Driver, SnapKvKeepsWhatTheWindowAttendsTo) {
   for (int i = 0; i < n; ++i) pos[i] = i;
   for (int l = 0; l < kLayers; ++l) {
     ASSERT_TRUE(d->after_attention(1, l, q.data(), q_dim, {pos.data(), 20}).is_ok());
-    ASSERT_TRUE(d->after_attention(1, l, q.data() + 20 * q_dim, q_dim, {pos.data() + 20, 20}).is_ok());
+    ASSERT_TRUE(
+        d->after_attention(1, l, q.data() + 20 * q_dim, q_dim, {pos.data() + 20, 20}).is_ok());
   }
   ASSERT_TRUE(d->end_prefill(1).is_ok());
   EXPECT_EQ(d->keep_per_head(), 10);
@@ -135,7 +138,8 @@ TEST(Driver, H2oObservesEveryPrefillQuery) {
   std::vector<float> q(16 * kHeads * kD, 0.0f);
   std::vector<int32_t> pos(16);
   for (int i = 0; i < 16; ++i) pos[i] = i;
-  for (int l = 0; l < kLayers; ++l) ASSERT_TRUE(d->after_attention(7, l, q.data(), kHeads * kD, pos).is_ok());
+  for (int l = 0; l < kLayers; ++l)
+    ASSERT_TRUE(d->after_attention(7, l, q.data(), kHeads * kD, pos).is_ok());
   ASSERT_TRUE(d->end_prefill(7).is_ok());
   // Zero queries attend uniformly: key t receives sum_{i>=t} 1/(i+1), largest for early keys.
   // Budget 8 = recent 4 {12..15} + heavy 4 {0..3}.
@@ -164,11 +168,12 @@ TEST(Driver, QuestReadsFewerPagesAndKeepsEveryToken) {
   KvHeadView v = kv->view(1, 0, 0);
   KvHeadView r = d->filter_view(1, 0, 0, v, q.data(), kHeads * kD, 1);
   EXPECT_EQ(v.n_tokens(), 32);
-  EXPECT_EQ(r.n_tokens(), 8);  // 2 of 8 pages
+  EXPECT_EQ(r.n_tokens(), 8);               // 2 of 8 pages
   EXPECT_EQ(kv->head_tokens(1, 0, 0), 32);  // memory untouched
   EXPECT_EQ(d->quest_counters().pages_read, 2);
   EXPECT_EQ(d->quest_counters().pages_total, 8);
-  EXPECT_NE(d->report()["notes"].get<std::string>().find("saves reads, not memory"), std::string::npos);
+  EXPECT_NE(d->report()["notes"].get<std::string>().find("saves reads, not memory"),
+            std::string::npos);
 }
 
 }  // namespace
