@@ -213,8 +213,12 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
           for (int64_t t = t0; t < t1; ++t) {
             const Task& task = tasks[t];
             const Piece& p = pieces[task.piece];
-            const KvHeadView view = cache_->view(p.seq, l, task.kv_head);
+            KvHeadView view = cache_->view(p.seq, l, task.kv_head);
             const int64_t r0 = p.row0 + task.q0;
+            if (observer_)
+              view = observer_->filter_view(p.seq, l, task.kv_head, std::move(view),
+                                            &q_[r0 * q_dim + int64_t{task.kv_head} * group * D],
+                                            q_dim, static_cast<int>(task.nq));
             AttentionQuery aq;
             aq.q = &q_[r0 * q_dim + int64_t{task.kv_head} * group * D];
             aq.stride = q_dim;
@@ -231,6 +235,11 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
         min_tasks);
     LK_RETURN_IF_ERROR(err.get());
     stats_.kv_bytes_read += kv_bytes.load();
+    if (observer_) {
+      for (const Piece& p : pieces)
+        LK_RETURN_IF_ERROR(observer_->after_attention(
+            p.seq, l, &q_[p.row0 * q_dim], q_dim, std::span<const int32_t>(&pos_[p.row0], p.n)));
+    }
     LK_RETURN_IF_ERROR(matmul(L.wo, att_.data(), T, tmp_.data()));
     add_inplace(x_.data(), tmp_.data(), T * d);
 

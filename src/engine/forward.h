@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "compress/observer.h"
 #include "core/status.h"
 #include "engine/model_weights.h"
 #include "kv/kv_view.h"
@@ -43,6 +44,9 @@ class Forward {
   Status forward(std::span<const SeqBatch> batch, std::vector<float>* logits);
 
   const ForwardStats& stats() const { return stats_; }
+  // Compression hook (compress/observer.h): sees each layer's queries after attention and may
+  // restrict the runs decode attention reads. Null (the default) = no compression.
+  void set_observer(ForwardObserver* observer) { observer_ = observer; }
   const Model& model() const { return model_; }
 
  private:
@@ -62,6 +66,7 @@ class Forward {
   KvCache* cache_;
   ForwardOptions options_;
   ForwardStats stats_;
+  ForwardObserver* observer_ = nullptr;
   std::vector<float> inv_freq_;  // [head_dim / 2]
   // Activations of one step (T tokens):
   std::vector<float> x_, xn_;     // [T][d_model]

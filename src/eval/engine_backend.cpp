@@ -2,11 +2,14 @@
 
 #include <filesystem>
 
+#include "compress/driver.h"
+#include "compress/spec.h"
 #include "core/timer.h"
 #include "engine/forward.h"
 #include "engine/model_loader.h"
 #include "engine/sampler.h"
 #include "kv/contiguous_cache.h"
+#include "kv/kv_manager.h"
 #include "model/tokenizer/tokenizer.h"
 
 namespace lk::eval {
@@ -57,6 +60,7 @@ class EngineModelRunner final : public ModelRunner {
     LK_ASSIGN_OR_RETURN(cache_, contiguous_cache_create(s.n_layers, s.n_kv_heads, s.head_dim,
                                                         full_kv_format(model_)));
     forward_ = std::make_unique<Forward>(model_, cache_.get());
+    active_ = forward_.get();
     return Status::ok();
   }
 
@@ -68,15 +72,17 @@ class EngineModelRunner final : public ModelRunner {
   const TokenCounter& token_counter() const override { return counter_; }
 
   Status begin(const std::string& method) override {
-    if (method != "full")
-      return unsupported("KV method '{}' is not implemented by the engine backend (valid: full)",
-                         method);
     cache_->release(seq_);
+    if (kv_) kv_->release(seq_);
     ++seq_;
     started_ = false;
     pending_.clear();
     peak_ = read_ = read_tokens_ = 0;
-    return Status::ok();
+    if (method == "full") {
+      active_ = forward_.get();
+      return Status::ok();
+    }
+    return begin_compressed(method);
   }
 
   Result<FeedResult> feed(const std::string& text) override {
@@ -87,7 +93,9 @@ class EngineModelRunner final : public ModelRunner {
     if (ids.empty()) return invalid_argument("nothing to feed");
     started_ = true;
     Timer t;
+    if (driver_ && active_ != forward_.get()) driver_->set_phase(compress::Phase::kPrefill);
     LK_RETURN_IF_ERROR(run({ids.data(), ids.size()}));
+    LK_RETURN_IF_ERROR(end_prefill());
     return FeedResult{static_cast<int64_t>(ids.size()), t.seconds()};
   }
 
@@ -98,11 +106,11 @@ class EngineModelRunner final : public ModelRunner {
     for (int i = 0; i < max_new_tokens; ++i) {
       if (!pending_.empty()) {  // the previous token joins the cache before the next step
         LK_RETURN_IF_ERROR(run(pending_));
-        read_ += forward_->stats().kv_bytes_read;
+        read_ += active_->stats().kv_bytes_read;
         read_tokens_ += 1;
         pending_.clear();
       }
-      if (cache_->seq_length(seq_) + 1 > max_context()) break;
+      if (active_cache()->seq_length(seq_) + 1 > max_context()) break;
       const int32_t id = argmax(logits_.data(), static_cast<int>(logits_.size()));
       if (tok_->is_eog(id)) break;
       ++r.tokens;
@@ -121,7 +129,16 @@ class EngineModelRunner final : public ModelRunner {
     return r;
   }
 
-  KvStats kv_stats() const override { return {peak_, read_, read_tokens_}; }
+  KvStats kv_stats() const override {
+    KvStats st{peak_, read_, read_tokens_};
+    if (compressed()) {
+      st.held_bytes = kv_->seq_bytes(seq_);
+      st.compression = driver_->report().dump();
+    } else {
+      st.held_bytes = cache_->bytes_used();
+    }
+    return st;
+  }
 
   Result<std::vector<int32_t>> tokenize(const std::string& text) const override {
     return tok_->encode(text, EncodeOptions{true, false});
@@ -134,19 +151,61 @@ class EngineModelRunner final : public ModelRunner {
     if (n_prefix < 1 || n_prefix >= static_cast<int64_t>(tokens.size()))
       return invalid_argument("forced_logits: prefix {} of {} tokens", n_prefix, tokens.size());
     LK_RETURN_IF_ERROR(run(tokens.subspan(0, static_cast<size_t>(n_prefix))));
+    LK_RETURN_IF_ERROR(end_prefill());
     for (size_t i = static_cast<size_t>(n_prefix); i < tokens.size(); ++i) {
       on_logits(static_cast<int64_t>(i), logits_);
       if (i + 1 < tokens.size()) LK_RETURN_IF_ERROR(run(tokens.subspan(i, 1)));
     }
-    cache_->release(seq_);
+    active_cache()->release(seq_);
     return Status::ok();
   }
 
  private:
+  bool compressed() const { return active_ != forward_.get() && kv_ && driver_; }
+  KvCache* active_cache() const {
+    return compressed() ? static_cast<KvCache*>(kv_.get()) : cache_.get();
+  }
+
   Status run(std::span<const int32_t> ids) {
     SeqBatch b{seq_, ids, false};
-    LK_RETURN_IF_ERROR(forward_->forward({&b, 1}, &logits_));
-    peak_ = std::max(peak_, cache_->bytes_used());
+    LK_RETURN_IF_ERROR(active_->forward({&b, 1}, &logits_));
+    peak_ = std::max(peak_, compressed() ? kv_->seq_bytes(seq_) : cache_->bytes_used());
+    return Status::ok();
+  }
+
+  // After a prompt (or a later round's input): the compression policy selects what stays.
+  Status end_prefill() {
+    if (!compressed()) return Status::ok();
+    return driver_->end_prefill(seq_);
+  }
+
+  // A compressed method: the paged KV manager (in the spec's storage format) with the
+  // compression driver as the forward pass's observer (compress/driver.h).
+  Status begin_compressed(const std::string& method) {
+    LK_ASSIGN_OR_RETURN(compress::CompressionSpec spec, compress::parse_compression_spec(method));
+    const ModelSpec& s = model_.spec;
+    KvManagerConfig c;
+    c.n_layers = s.n_layers;
+    c.n_kv_heads = s.n_kv_heads;
+    c.head_dim = s.head_dim;
+    c.block_tokens = 16;
+    c.format = compress::kv_format_for_spec(spec, full_kv_format(model_));
+    c.residual_format = KvFormat::kF16;
+    // Room for the whole context uncompressed in f32 (the prefill holds the prompt before
+    // the policy selects), with slack for partial blocks.
+    c.budget_bytes = (s.max_context + 64 * c.block_tokens) * int64_t{s.n_layers} * s.n_kv_heads *
+                     s.head_dim * 2 * 4 + (int64_t{1} << 20);
+    c.model_digest = model_name();
+    c.prefix_cache = false;
+    if (!kv_ || kv_->config().format != c.format) {
+      kv_.reset();
+      LK_ASSIGN_OR_RETURN(kv_, KvManager::create(c));
+    }
+    LK_ASSIGN_OR_RETURN(driver_, compress::CompressionDriver::create(spec, kv_.get(), s.n_heads));
+    cforward_ = std::make_unique<Forward>(model_, kv_.get());
+    cforward_->set_observer(driver_.get());
+    active_ = cforward_.get();
+    driver_->begin(seq_);
     return Status::ok();
   }
 
@@ -155,6 +214,11 @@ class EngineModelRunner final : public ModelRunner {
   std::shared_ptr<const Tokenizer> tok_;
   std::unique_ptr<ContiguousKvCache> cache_;
   std::unique_ptr<Forward> forward_;
+  // Compressed methods: paged manager + driver + a Forward observing through the driver.
+  std::unique_ptr<KvManager> kv_;
+  std::unique_ptr<compress::CompressionDriver> driver_;
+  std::unique_ptr<Forward> cforward_;
+  Forward* active_ = nullptr;
   SeqId seq_ = 0;
   bool started_ = false;
   std::vector<int32_t> pending_;  // generated, not yet in the cache

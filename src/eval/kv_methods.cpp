@@ -1,5 +1,6 @@
 #include "eval/kv_methods.h"
 
+#include "compress/spec.h"
 #include "core/check.h"
 
 namespace lk::eval {
@@ -7,7 +8,18 @@ namespace lk::eval {
 namespace {
 std::vector<KvMethodInfo>& registry() {
   static std::vector<KvMethodInfo> r = {
-      {kFullMethod, "no compression: every token of every layer and head kept in full precision"}};
+      {kFullMethod, "no compression: every token of every layer and head kept in full precision"},
+      // Compression methods (src/compress, docs/compress.md). Compose with '+'.
+      {"streaming", "StreamingLLM: attention sinks + recent window (streaming:BUDGET[:sinks=4])"},
+      {"h2o", "H2O: accumulated attention + recent window (h2o:BUDGET[:recent=0.5])"},
+      {"tova", "TOVA: keep what the current query attends to (tova:BUDGET)"},
+      {"snapkv", "SnapKV: observation-window votes, pooled (snapkv:BUDGET[:window=32:kernel=7])"},
+      {"pyramidkv", "PyramidKV: SnapKV with per-layer budgets (pyramidkv:BUDGET[:beta=20])"},
+      {"adakv", "AdaKV: SnapKV with head-adaptive budgets (adakv:BUDGET[:floor=0.2])"},
+      {"dms", "DMS: delayed eviction, training-free form (dms:threshold=T[:window=256])"},
+      {"quest", "Quest: read only the top pages by key bounds; saves reads, not memory (quest:BUDGET)"},
+      {"int8", "int8 K/V storage (per-token scales)"},
+      {"kivi", "KIVI K/V storage: kivi:4 or kivi:2"}};
   return r;
 }
 }  // namespace
@@ -54,10 +66,13 @@ std::string kv_method_name(const std::string& spec) {
 }
 
 Status check_kv_method(const std::string& spec) {
-  const std::string name = kv_method_name(spec);
-  for (const auto& m : registry())
-    if (m.name == name) return Status::ok();
-  return invalid_argument("unknown KV method '{}' (valid: {})", name, kv_method_list());
+  const std::string name = kv_method_name(spec.substr(0, spec.find('+')));
+  bool known = false;
+  for (const auto& m : registry()) known = known || m.name == name;
+  if (!known) return invalid_argument("unknown KV method '{}' (valid: {})", name, kv_method_list());
+  if (spec == kFullMethod) return Status::ok();
+  // The whole spec (budgets, knobs, composition) is checked before anything runs.
+  return compress::parse_compression_spec(spec).status();
 }
 
 }  // namespace lk::eval

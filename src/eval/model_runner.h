@@ -36,6 +36,8 @@ struct KvStats {
   int64_t peak_bytes = 0;     // high-water mark of KV bytes held (KV manager's accounting)
   int64_t bytes_read = 0;     // KV bytes read by attention during decode steps
   int64_t decode_tokens = 0;  // decode steps those reads cover
+  int64_t held_bytes = 0;     // KV bytes the sequence holds at the end (after compression)
+  std::string compression;    // the compression driver's report (JSON), empty for `full`
 };
 
 class ModelRunner {

@@ -103,6 +103,8 @@ SampleRecord run_sample(ModelRunner& runner, const std::string& method, const Ev
   r.peak_kv_bytes = kv.peak_bytes;
   r.kv_bytes_read = kv.bytes_read;
   r.kv_read_tokens = kv.decode_tokens;
+  r.held_kv_bytes = kv.held_bytes;
+  r.compression = kv.compression;
   return r;
 }
 

@@ -26,7 +26,9 @@ std::string sample_record_to_json(const SampleRecord& r) {
             {"decode_s", r.decode_s},
             {"peak_kv_bytes", r.peak_kv_bytes},
             {"kv_bytes_read", r.kv_bytes_read},
-            {"kv_read_tokens", r.kv_read_tokens}};
+            {"kv_read_tokens", r.kv_read_tokens},
+            {"held_kv_bytes", r.held_kv_bytes}};
+  if (!r.compression.empty()) j["compression"] = json::parse(r.compression, nullptr, false);
   if (r.depth >= 0) j["depth"] = r.depth;
   if (!r.error.empty()) j["error"] = r.error;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -54,6 +56,8 @@ Result<SampleRecord> sample_record_from_json(const std::string& line) {
     r.peak_kv_bytes = j.value("peak_kv_bytes", int64_t{0});
     r.kv_bytes_read = j.value("kv_bytes_read", int64_t{0});
     r.kv_read_tokens = j.value("kv_read_tokens", int64_t{0});
+    r.held_kv_bytes = j.value("held_kv_bytes", int64_t{0});
+    if (j.contains("compression")) r.compression = j["compression"].dump();
     r.error = j.value("error", "");
   } catch (const json::exception& e) {
     return corrupt("bad field: {}", e.what());

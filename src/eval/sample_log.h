@@ -32,6 +32,8 @@ struct SampleRecord {
   int64_t peak_kv_bytes = 0;
   int64_t kv_bytes_read = 0;
   int64_t kv_read_tokens = 0;  // decode steps kv_bytes_read covers
+  int64_t held_kv_bytes = 0;   // KV bytes held at the end of the session (after compression)
+  std::string compression;     // compression report JSON (counters per layer/head); "" = full
   std::string error;           // non-empty: the sample failed (not scored)
 
   bool ok() const { return error.empty(); }

@@ -34,7 +34,8 @@ expect_err() {  # expect_err CODE PATTERN args...
   [ "$rc" = "$code" ] || { cat "$tmp/err"; fail "'$*': exit $rc, expected $code"; }
   grep -q -- "$pat" "$tmp/err" || { cat "$tmp/err"; fail "'$*': no '$pat' in stderr"; }
 }
-expect_err 2 "unknown KV method 'h2o' (valid: full" --tasks passkey --kv full,h2o -m x
+expect_err 2 "unknown KV method 'h2oo' (valid: full, streaming, h2o" --tasks passkey --kv full,h2oo -m x
+expect_err 2 "needs a budget first" --tasks passkey --kv full,h2o -m x
 expect_err 2 "unknown task family 'needle' (valid: passkey" --tasks needle -m x
 expect_err 2 "unknown parameter 'keys' for passkey" --tasks passkey:keys=3 -m x
 expect_err 2 "depths: '1.5' is not a number in \[0, 1\]" --tasks niah_single:depths=0,1.5 -m x

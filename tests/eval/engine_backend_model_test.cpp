@@ -61,8 +61,10 @@ TEST(EngineBackendModel, GreedyContinuationMatchesTheReference) {
   EXPECT_EQ(kv.peak_bytes / per_token, fed->tokens + dec->tokens + fed2->tokens - 1);
   EXPECT_GT(kv.bytes_read, 0);
   EXPECT_EQ(kv.decode_tokens, dec->tokens - 1);
-  // Unknown methods are refused by the backend, never run as something else.
-  EXPECT_EQ(runner->begin("snapkv").code(), StatusCode::kUnsupported);
+  // Bad or unknown specs are refused by the backend, never run as something else.
+  EXPECT_EQ(runner->begin("snapkv").code(), StatusCode::kInvalidArgument);  // no budget
+  EXPECT_EQ(runner->begin("nosuch:0.5").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(runner->begin("duo").code(), StatusCode::kUnsupported);
 }
 
 TEST(EngineBackendModel, ForcedLogitsMatchTheGoldenLogits) {

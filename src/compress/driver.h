@@ -1,0 +1,96 @@
+// Runs a parsed compression spec against the paged KV manager for one sequence at a time:
+// gathers the attention statistics the token policy asks for (from the engine's
+// ForwardObserver hook), resolves the budget (ratio of the prompt, or bytes of the whole
+// sequence) into tokens per (layer, kv-head), applies the policy's evictions through
+// KvManager::evict (so the pool's accounting drops), restricts decode reads for Quest, and
+// keeps per (layer, kv-head) counters for reports.
+//
+// Call order per sequence: begin(seq); the forward passes of a prompt (phase prefill) then
+// end_prefill(seq); decode forwards (after set_phase(kDecode)); later rounds go back to
+// prefill. Policy state persists across rounds until the next begin().
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "compress/observer.h"
+#include "compress/policy.h"
+#include "compress/spec.h"
+#include "core/status.h"
+#include "kv/kv_manager.h"
+
+namespace lk::compress {
+
+struct HeadCounters {
+  int64_t appended = 0;     // positions appended to the head
+  int64_t held = 0;         // tokens the head holds now
+  int64_t evictions = 0;    // tokens evicted
+  int64_t bytes_saved = 0;  // evictions x bytes per token of the cache's format
+  double retained_ratio() const {
+    return appended ? static_cast<double>(held) / static_cast<double>(appended) : 1.0;
+  }
+};
+
+struct QuestCounters {
+  int64_t pages_total = 0;  // pages a decode query could read
+  int64_t pages_read = 0;   // pages it read
+};
+
+class CompressionDriver final : public ForwardObserver {
+ public:
+  // n_heads: query heads of the model (group = n_heads / n_kv_heads).
+  static Result<std::unique_ptr<CompressionDriver>> create(const CompressionSpec& spec,
+                                                           KvManager* kv, int n_heads);
+
+  void begin(SeqId seq);
+  void set_phase(Phase p) { phase_ = p; }
+  Phase phase() const { return phase_; }
+  // Runs the token policy once the prompt (or a later round's input) is in the cache.
+  Status end_prefill(SeqId seq);
+
+  KvHeadView filter_view(SeqId seq, int layer, int kv_head, KvHeadView view, const float* q,
+                         int64_t q_stride, int n_q) override;
+  Status after_attention(SeqId seq, int layer, const float* q, int64_t q_stride,
+                         std::span<const int32_t> positions) override;
+
+  KvPolicy* policy() const { return policy_.get(); }
+  const CompressionSpec& spec() const { return spec_; }
+  // Tokens per (layer, kv-head) the budget allows now (-1: none).
+  int64_t keep_per_head() const { return keep_; }
+  // Counters [layer * n_kv_heads + kv_head] (held refreshed from the manager).
+  std::vector<HeadCounters> counters() const;
+  QuestCounters quest_counters() const { return {quest_total_.load(), quest_read_.load()}; }
+  // The report eval embeds: method, budget, totals, per-head counters, notes.
+  nlohmann::json report() const;
+
+ private:
+  CompressionDriver(CompressionSpec spec, std::unique_ptr<KvPolicy> policy, KvManager* kv,
+                    int n_heads);
+  int64_t resolve_keep(int64_t tokens) const;
+  Status run_select(SeqId seq, int layer, Phase phase);
+  Status observe_window(SeqId seq, int layer);
+
+  CompressionSpec spec_;
+  std::unique_ptr<KvPolicy> policy_;
+  KvManager* kv_;
+  int n_layers_, n_kv_, n_heads_, head_dim_;
+  double bytes_per_token_;  // one token of one (layer, kv-head) in the cache's format
+  SeqId seq_ = -1;
+  Phase phase_ = Phase::kPrefill;
+  int64_t prompt_len_ = 0;
+  int64_t keep_ = -1;
+  // Prefill: the last observation_window() queries per layer: [layer] rows of q_dim, positions.
+  std::vector<std::vector<float>> tail_q_;
+  std::vector<std::vector<int32_t>> tail_pos_;
+  std::vector<HeadCounters> counters_;  // [layer * n_kv + head]
+  std::atomic<int64_t> quest_total_{0}, quest_read_{0};
+};
+
+}  // namespace lk::compress

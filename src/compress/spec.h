@@ -1,0 +1,54 @@
+// The compression spec of `--kv` and of the API: methods joined by '+', each
+// `name[:arg[:key=value...]]`, e.g. "snapkv:0.25+kivi:4", "h2o:4x:recent=0.25",
+// "streaming:64MiB:sinks=4". The first argument of a token method is its budget: a ratio of
+// the prompt kept in (0, 1], "Nx" (keep 1/N), or bytes ("64MiB", "1GB", "4096B") for the
+// whole sequence's KV. Composition: at most one token-eviction method, at most one storage
+// format (int8 / kivi), plus quest. Errors name the valid choices.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compress/policy.h"
+#include "core/status.h"
+#include "kv/kv_view.h"
+
+namespace lk::compress {
+
+struct Budget {
+  enum class Kind { kNone, kRatio, kBytes };
+  Kind kind = Kind::kNone;
+  double ratio = 1.0;  // kRatio: share of the prompt kept
+  int64_t bytes = 0;   // kBytes: KV bytes of the whole sequence (all layers and heads)
+};
+
+struct CompressionSpec {
+  std::string text;          // as given
+  std::string token_method;  // "" or one of token_method_names()
+  Budget budget;
+  std::map<std::string, double> params;  // the token method's knobs (validated)
+  bool has_format = false;               // a hidden-dimension method was given
+  KvFormat format = KvFormat::kF16;      // its storage format
+  std::string format_method;             // "int8" or "kivi"
+  bool quest = false;
+  Budget quest_budget;  // tokens a query reads (ratio or bytes)
+  bool is_full() const { return token_method.empty() && !has_format && !quest; }
+};
+
+// Names accepted by the parser, by dimension (for error messages and `--list`).
+const std::vector<std::string>& token_method_names();
+const std::vector<std::string>& all_method_names();
+
+Result<CompressionSpec> parse_compression_spec(const std::string& text);
+// "0.25", "4x", "64MiB", "1GB", "4096B" -> Budget (kInvalidArgument naming the forms).
+Result<Budget> parse_budget(const std::string& text);
+// The storage format a KV manager should use for the spec: the spec's own (int8 / kivi) or
+// `full_format` (the model's uncompressed format) when it names none.
+KvFormat kv_format_for_spec(const CompressionSpec& spec, KvFormat full_format);
+// The token policy of a spec (null when it has no token method).
+Result<std::unique_ptr<KvPolicy>> make_token_policy(const CompressionSpec& spec);
+
+}  // namespace lk::compress
