@@ -12,7 +12,7 @@
 #include "engine/forward.h"
 #include "engine/generate.h"
 #include "engine/model_loader.h"
-#include "kv/contiguous_cache.h"
+#include "engine/kv_setup.h"
 #include "model/chat_prompt.h"
 #include "model/tokenizer/tokenizer.h"
 
@@ -33,10 +33,19 @@ Status write_logits(const std::string& path, const std::vector<float>& logits) {
   return ok ? Status::ok() : io_error("short write to '{}'", path);
 }
 
+// The KV cache of one generation: its default budget holds the prompt plus n_predict tokens
+// (at most the context limit).
+Result<EngineKvCache> make_run_cache(const Model& m, KvCacheOptions o, int64_t n_prompt,
+                                     int n_predict, int64_t max_context) {
+  o.max_tokens = n_prompt + n_predict;
+  if (max_context > 0) o.max_tokens = std::min(o.max_tokens, max_context);
+  return make_engine_kv_cache(m, o);
+}
+
 // --prompt-ids: ids in, ids out (no tokenizer), e.g. for checks against transformers.
 int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& dump_logits,
                  int n_predict, float temp, int top_k, float top_p, int64_t seed, int chunk,
-                 int64_t ctx, KvFormat kv_format) {
+                 int64_t ctx, const KvCacheOptions& kv_options) {
   std::vector<int32_t> ids;
   std::stringstream ss(ids_s);
   std::string item;
@@ -58,10 +67,10 @@ int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& du
   opt.max_context = ctx > 0 ? ctx : m.spec.max_context;
   std::vector<float> prompt_logits;
   if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
-  auto cache =
-      contiguous_cache_create(m.spec.n_layers, m.spec.n_kv_heads, m.spec.head_dim, kv_format);
-  if (!cache) return report_error("run", cache.status());
-  Forward fwd(m, cache->get(), ForwardOptions{chunk});
+  auto kv = make_run_cache(m, kv_options, static_cast<int64_t>(ids.size()), n_predict,
+                           opt.max_context);
+  if (!kv) return report_error("run", kv.status());
+  Forward fwd(m, kv->cache.get(), ForwardOptions{chunk});
   bool first = true;
   auto res = generate(fwd, 0, ids, opt, [&](int32_t id) {
     std::printf(first ? "%d" : " %d", id);
@@ -82,7 +91,7 @@ int run_run(int argc, char** argv) {
   CLI::App app{"Generate text with a model on the CPU"};
   std::string model_path, tokenizer_path, prompt, prompt_file, system, template_name;
   std::string prompt_ids_s, dump_logits;
-  std::string kv_format_name_opt = "auto";
+  KvCacheOptions kvo;
   int n_predict = 256, threads = 0, chunk = 512, top_k = 0;
   int64_t ctx = 0;
   float temp = 0.8f, top_p = 0.9f;
@@ -112,9 +121,16 @@ int run_run(int argc, char** argv) {
   app.add_option("-t,--threads", threads, "threads (default: all cores)");
   app.add_option("--tokenizer", tokenizer_path,
                  "tokenizer file or folder (needed for llama2.c .bin models; default: the model)");
-  app.add_option(
-      "--kv-format", kv_format_name_opt,
-      "KV cache element type: auto, f16, bf16, f32 (auto: f32 for f32 models, else f16)");
+  app.add_option("--kv-cache", kvo.cache,
+                 "KV cache: paged (block pool with a byte budget; default) or contiguous");
+  app.add_option("--kv-format", kvo.format,
+                 "KV storage: auto, f32, f16, bf16, int8, int4 (kivi4), int2 (kivi2) "
+                 "(auto: f32 for f32 models, else f16; int formats need --kv-cache paged)");
+  app.add_option("--kv-budget", kvo.budget,
+                 "paged cache byte budget, e.g. 64MiB, 2GiB, 1GB, 123456 (default: exactly what "
+                 "prompt + -n tokens need)");
+  app.add_option("--kv-block", kvo.block_tokens,
+                 "paged cache tokens per block (default 16; 128 for int4/int2, the KIVI group)");
   app.add_option("-c,--ctx", ctx, "context limit in tokens (default: the model's trained context)");
   app.add_option("--chunk", chunk, "prefill chunk size in tokens (default 512)");
   try {
@@ -128,12 +144,6 @@ int run_run(int argc, char** argv) {
     return report_error("run", invalid_argument("--chunk must be > 0 (got {})", chunk));
   if (n_predict < 0)
     return report_error("run", invalid_argument("-n must be >= 0 (got {})", n_predict));
-  KvFormat kv_format = KvFormat::kF16;
-  if (kv_format_name_opt != "auto" && !kv_format_from_name(kv_format_name_opt, &kv_format)) {
-    return report_error("run", invalid_argument("unknown --kv-format '{}' (valid: auto, f16, bf16, "
-                                                "f32)",
-                                                kv_format_name_opt));
-  }
   if (!prompt_file.empty()) {
     std::ifstream f(prompt_file, std::ios::binary);
     if (!f) return report_error("run", not_found("cannot open --file '{}'", prompt_file));
@@ -146,12 +156,10 @@ int run_run(int argc, char** argv) {
   auto model = load_model(model_path);
   if (!model) return report_error("run", model.status());
   const Model& m = model.value();
-  if (kv_format_name_opt == "auto") {
-    kv_format = m.main_dtype() == DType::kF32 ? KvFormat::kF32 : KvFormat::kF16;
-  }
+  if (auto f = engine_kv_format(m, kvo.format); !f) return report_error("run", f.status());
   if (!prompt_ids_s.empty())
     return run_ids_mode(m, prompt_ids_s, dump_logits, n_predict, temp, top_k, top_p, seed, chunk,
-                        ctx, kv_format);
+                        ctx, kvo);
   if (tokenizer_path.empty()) {
     if (m.format == "llama2c") {
       return report_error("run", invalid_argument("{}: llama2.c checkpoints carry no vocabulary; "
@@ -200,16 +208,15 @@ int run_run(int argc, char** argv) {
   if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
   if (auto st = sampler_config_validate(opt.sampler); !st.is_ok()) return report_error("run", st);
 
-  auto cache =
-      contiguous_cache_create(m.spec.n_layers, m.spec.n_kv_heads, m.spec.head_dim, kv_format);
-  if (!cache) return report_error("run", cache.status());
-  Forward fwd(m, cache->get(), ForwardOptions{chunk});
+  auto kv = make_run_cache(m, kvo, static_cast<int64_t>(ids.size()), n_predict, opt.max_context);
+  if (!kv) return report_error("run", kv.status());
+  Forward fwd(m, kv->cache.get(), ForwardOptions{chunk});
 
   fmt::print(stderr,
              "longkv run: {} ({}, {}, {} layers, d={}, kv {}), {} prompt tokens, {} threads, "
              "seed {}\n",
              model_path, m.format, dtype_name(m.main_dtype()), m.spec.n_layers, m.spec.d_model,
-             kv_format_name(kv_format), ids.size(), num_threads(), opt.sampler.seed);
+             kv->describe(), ids.size(), num_threads(), opt.sampler.seed);
   if (!no_echo && !chat) {
     std::string shown = t.decode(ids);
     std::fwrite(shown.data(), 1, shown.size(), stdout);
@@ -244,9 +251,15 @@ int run_run(int argc, char** argv) {
                "%.3f s (%.1f tok/s)%s\n",
                static_cast<long long>(r.prompt_tokens), r.prefill_seconds, pf, r.tokens.size(),
                static_cast<long long>(r.decode_forwards), r.decode_seconds, dc,
-               r.stopped_by_token     ? " [end of text]"
-               : r.stopped_by_context ? " [context full]"
-                                      : "");
+               r.stopped_by_token       ? " [end of text]"
+               : r.stopped_by_context   ? " [context full]"
+               : r.stopped_by_kv_budget ? " [kv budget full]"
+                                        : "");
+  if (kv->manager) {
+    const KvUsage u = kv->manager->usage();
+    fmt::print(stderr, "kv: {} blocks, {:.3f} MiB of {:.3f} MiB budget ({})\n", u.blocks_in_use,
+               u.used_bytes / 1048576.0, u.budget_bytes / 1048576.0, kv->describe());
+  }
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "core/parallel.h"
 #include "engine/rope_freqs.h"
 #include "kernels/attention.h"
+#include "kernels/attention_quant.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/row_convert.h"
@@ -75,6 +76,11 @@ Status Forward::forward(std::span<const SeqBatch> batch, std::vector<float>* log
     n_logit_rows += b.all_logits ? static_cast<int64_t>(b.tokens.size()) : 1;
   }
   logits->assign(n_logit_rows * s.vocab_size, 0.0f);
+  // Room for every entry's tokens in all layers, or an error before anything is appended.
+  std::vector<SeqTokens> demand;
+  demand.reserve(batch.size());
+  for (const SeqBatch& b : batch) demand.push_back({b.seq, b.tokens});
+  LK_RETURN_IF_ERROR(cache_->prepare(demand));
 
   // Cut the entries into steps of at most max_chunk_tokens tokens.
   std::vector<Piece> pieces;
@@ -209,7 +215,7 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
             aq.group = group;
             aq.head_dim = D;
             aq.scale = scale;
-            err.set(attention_kv_head(
+            err.set(attention_kv_head_any(
                 view, aq, &att_[r0 * q_dim + int64_t{task.kv_head} * group * D], q_dim));
             kv_bytes += attention_bytes_read(view, D);
           }

@@ -44,7 +44,12 @@ Result<GenerateResult> generate(Forward& forward, SeqId seq, std::span<const int
       }
       const int32_t last = res.tokens.back();
       SeqBatch d{seq, std::span<const int32_t>(&last, 1), false};
-      LK_RETURN_IF_ERROR(forward.forward(std::span<const SeqBatch>(&d, 1), &logits));
+      Status st = forward.forward(std::span<const SeqBatch>(&d, 1), &logits);
+      if (st.code() == StatusCode::kOutOfMemory) {  // nothing was appended (KvCache::prepare)
+        res.stopped_by_kv_budget = true;
+        break;
+      }
+      LK_RETURN_IF_ERROR(st);
       ++res.decode_forwards;
       ++pos;
     }

@@ -31,10 +31,12 @@ struct GenerateResult {
   int64_t decode_forwards = 0;
   bool stopped_by_token = false;
   bool stopped_by_context = false;
+  bool stopped_by_kv_budget = false;  // a decode step did not fit the KV cache's byte budget
 };
 
 // on_token(id) is called for every generated token as soon as it is sampled; return false to
-// stop early. The sequence `seq` must be empty in the Forward's cache; it is left there
+// stop early. A prompt that does not fit the KV budget is an error (kOutOfMemory); a decode
+// step that does not fit ends generation (stopped_by_kv_budget). The sequence `seq` must be empty in the Forward's cache; it is left there
 // (callers release it).
 Result<GenerateResult> generate(Forward& forward, SeqId seq, std::span<const int32_t> prompt,
                                 const GenerateOptions& options,

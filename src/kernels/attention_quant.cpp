@@ -275,4 +275,13 @@ Status attention_kv_head_quant(const KvHeadView& view, const AttentionQuery& qs,
   return Status::ok();
 }
 
+Status attention_kv_head_any(const KvHeadView& view, const AttentionQuery& query, float* out,
+                             int64_t out_stride) {
+  for (const KvRun& r : view.runs) {
+    if (r.format == KvFormat::kInt8 || r.format == KvFormat::kInt4 || r.format == KvFormat::kInt2)
+      return attention_kv_head_quant(view, query, out, out_stride);
+  }
+  return attention_kv_head(view, query, out, out_stride);
+}
+
 }  // namespace lk

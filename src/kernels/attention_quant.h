@@ -39,4 +39,9 @@ void attention_view(const KvHeadView& view, int head_dim, const float* q, const 
 Status attention_kv_head_quant(const KvHeadView& view, const AttentionQuery& query, float* out,
                                int64_t out_stride);
 
+// The forward pass's entry point for every KV format: views of float runs only go to the fast
+// kernel (attention_kv_head), views holding an int8/int4/int2 run to attention_kv_head_quant.
+Status attention_kv_head_any(const KvHeadView& view, const AttentionQuery& query, float* out,
+                             int64_t out_stride);
+
 }  // namespace lk

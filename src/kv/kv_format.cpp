@@ -21,6 +21,8 @@ const char* kv_format_name(KvFormat f) {
 bool kv_format_from_name(const std::string& s, KvFormat* out) {
   std::string l = s;
   std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (l == "kivi4" || l == "kivi:4") l = "int4";
+  if (l == "kivi2" || l == "kivi:2") l = "int2";
   for (KvFormat f : {KvFormat::kF32, KvFormat::kF16, KvFormat::kBF16, KvFormat::kInt8,
                      KvFormat::kInt4, KvFormat::kInt2}) {
     if (l == kv_format_name(f)) {
@@ -29,6 +31,10 @@ bool kv_format_from_name(const std::string& s, KvFormat* out) {
     }
   }
   return false;
+}
+
+const char* kv_format_choices() {
+  return "f32, f16, bf16, int8, int4 (kivi4), int2 (kivi2)";
 }
 
 int kv_format_bits(KvFormat f) {

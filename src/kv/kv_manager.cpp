@@ -513,6 +513,33 @@ Result<AppendPlan> KvManager::plan_append(std::span<const AppendRequest> batch) 
   return plan;
 }
 
+Status KvManager::prepare(std::span<const SeqTokens> batch) {
+  std::vector<AppendRequest> req;
+  req.reserve(batch.size());
+  for (const SeqTokens& b : batch)
+    req.push_back({b.seq, static_cast<int32_t>(b.tokens.size())});
+  Status st;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    LK_ASSIGN_OR_RETURN(AppendPlan plan, plan_append(req));
+    st = apply(plan);
+    if (st.is_ok() || st.code() != StatusCode::kInvalidArgument) break;  // retry stale plans
+  }
+  if (st.code() == StatusCode::kOutOfMemory) {
+    const KvUsage u = usage();
+    int64_t n = 0;
+    for (const SeqTokens& b : batch) n += static_cast<int64_t>(b.tokens.size());
+    return make_error(StatusCode::kOutOfMemory,
+                      "KV cache budget of {:.2f} MiB is full: {} more tokens do not fit ({:.2f} "
+                      "MiB in use, {} format, blocks of {} tokens); raise the budget "
+                      "(--kv-budget) or choose a smaller --kv-format ({})",
+                      u.budget_bytes / 1048576.0, n, u.used_bytes / 1048576.0,
+                      kv_format_name(cfg_.format), cfg_.block_tokens, st.message());
+  }
+  LK_RETURN_IF_ERROR(st);
+  for (const SeqTokens& b : batch) LK_RETURN_IF_ERROR(append_tokens(b.seq, b.tokens));
+  return Status::ok();
+}
+
 bool KvManager::can_admit(const AppendPlan& plan) const {
   std::lock_guard<std::mutex> lock(mu_);
   return plan.bytes_needed <= pool_.free_bytes() + reclaimable_bytes();

@@ -106,6 +106,9 @@ class KvManager final : public KvCache {
   const KvManagerConfig& config() const { return cfg_; }
 
   // --- lk::KvCache ---
+  // plan_append + apply for the batch (retried when another thread made the plan stale),
+  // then append_tokens for each entry. kOutOfMemory names the budget and what is missing.
+  Status prepare(std::span<const SeqTokens> batch) override;
   Status append(SeqId seq, int layer, std::span<const int32_t> positions, const float* k,
                 const float* v) override;
   KvHeadView view(SeqId seq, int layer, int kv_head) const override;

@@ -27,7 +27,10 @@ enum class KvFormat : int32_t {
 };
 
 const char* kv_format_name(KvFormat f);
+// Accepts the names above (case-insensitive) and the aliases kivi4 / kivi2 for int4 / int2.
 bool kv_format_from_name(const std::string& s, KvFormat* out);
+// "f32, f16, bf16, int8, int4 (kivi4), int2 (kivi2)": for error messages.
+const char* kv_format_choices();
 // Bits per cached element, not counting scales (32, 16, 16, 8, 4, 2).
 int kv_format_bits(KvFormat f);
 
@@ -64,11 +67,26 @@ struct KvHeadView {
   }
 };
 
+// One sequence's new tokens in a forward call (KvCache::prepare).
+struct SeqTokens {
+  SeqId seq = 0;
+  std::span<const int32_t> tokens;
+};
+
 // The cache seen by the engine. Implementations: kv/contiguous_cache (simple, f32/f16)
 // and the paged, budgeted, tiered manager (kv/kv_manager).
 class KvCache {
  public:
   virtual ~KvCache() = default;
+
+  // Called by the engine once per forward call, before any append: makes room for every
+  // entry's new tokens in all layers — all or nothing: kOutOfMemory naming the budget, and
+  // nothing changed, when they do not fit — and records their token ids (prefix reuse,
+  // recompute after a lost swap). A cache without a budget has nothing to do.
+  virtual Status prepare(std::span<const SeqTokens> batch) {
+    (void)batch;
+    return Status::ok();
+  }
 
   // Stores K and V of n tokens of `seq` for `layer`, after RoPE.
   //   k, v: [n][n_kv_heads][head_dim] f32;  positions: [n]
