@@ -240,6 +240,8 @@ class KvManager final : public KvCache {
   // Installs a parsed image as seq's blocks: allocates, copies + verifies every block.
   // The lock is held throughout (lock == nullptr) or released for the copy (swap-in).
   Status install_image(SeqId id, const SeqImage& im, std::unique_lock<std::mutex>* lock);
+  // Leading full blocks of an image whose prefix the index holds on device (shared on install).
+  int64_t shareable_prefix_blocks(const SeqImage& im) const;
   Status check_image_shape(const SeqImage& im, const std::string& what, StatusCode code) const;
   void mark_lost(SeqId id);
 

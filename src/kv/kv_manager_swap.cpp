@@ -184,14 +184,38 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
     std::vector<int32_t> pos;  // explicit positions, copied out of the image
   };
   std::vector<Pending> pend;
+  // Leading full blocks whose prefix the index holds on device are shared, not copied again
+  // (a swapped-out sequence's registered blocks usually stay behind as prefix cache).
+  const int64_t n_shared = shareable_prefix_blocks(im);
+  std::vector<BlockId> shared;  // [n_shared][head], referenced now, pinned while unlocked
+  {
+    uint64_t parent = 0;
+    const int64_t B = cfg_.block_tokens;
+    for (int64_t i = 0; i < n_shared; ++i) {
+      parent = prefix_.chain_hash(
+          parent, std::span<const int32_t>(im.tokens.data() + i * B, static_cast<size_t>(B)));
+      for (BlockId b : prefix_.find(parent)->blocks) {
+        pool_.ref(b);
+        shared.push_back(b);
+        inflight_blocks_.insert(b);
+      }
+    }
+  }
   auto drop_all = [&] {
     for (auto& p : pend) pool_.unref(p.id);
     pend.clear();
+    for (BlockId b : shared) pool_.unref(b);
+    shared.clear();
+  };
+  auto unpin_shared = [&] {
+    for (BlockId b : shared) inflight_blocks_.erase(inflight_blocks_.find(b));
   };
   for (size_t i = 0; i < im.heads.size(); ++i) {
-    for (const SeqBlockDesc& d : im.heads[i]) {
+    for (size_t j = static_cast<size_t>(n_shared); j < im.heads[i].size(); ++j) {
+      const SeqBlockDesc& d = im.heads[i][j];
       Result<BlockId> r = pool_alloc(d.format);
       if (!r.is_ok()) {
+        unpin_shared();
         drop_all();
         return r.status();
       }
@@ -214,6 +238,7 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
   }
   if (lock) lock->lock();
   for (auto& p : pend) inflight_blocks_.erase(inflight_blocks_.find(p.id));
+  unpin_shared();
   if (!bad.is_ok()) {
     drop_all();
     return bad;
@@ -223,6 +248,9 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
                         p.pos.empty() ? nullptr : p.pos.data());
   // Structure must be what this cache would have built (a valid checksum is not a proof).
   std::vector<HeadTable> heads(im.heads.size());
+  for (int64_t i = 0; i < n_shared; ++i)
+    for (size_t h = 0; h < heads.size(); ++h)
+      heads[h].blocks.push_back(shared[static_cast<size_t>(i) * heads.size() + h]);
   for (auto& p : pend) heads[p.head].blocks.push_back(p.id);
   for (size_t i = 0; i < heads.size(); ++i) {
     HeadTable& h = heads[i];
@@ -257,8 +285,37 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
   s.registered = 0;
   s.chain_hash = 0;
   s.state = SeqState::kResident;
+  register_prefix(s);  // re-finds the shared entries, registers the rest
   ++epoch_;
   return Status::ok();
+}
+
+int64_t KvManager::shareable_prefix_blocks(const SeqImage& im) const {
+  if (!cfg_.prefix_cache || im.evicted) return 0;
+  const int64_t B = cfg_.block_tokens;
+  const int64_t n_full = std::min<int64_t>(im.length, static_cast<int64_t>(im.tokens.size())) / B;
+  uint64_t parent = 0;
+  int64_t i = 0;
+  for (; i < n_full; ++i) {
+    std::span<const int32_t> toks(im.tokens.data() + i * B, static_cast<size_t>(B));
+    const uint64_t h = prefix_.chain_hash(parent, toks);
+    const PrefixEntry* e = prefix_.find(h);
+    if (!e || !e->resident() || !std::equal(e->tokens.begin(), e->tokens.end(), toks.begin()))
+      break;
+    bool full = true;  // the image's block i must be that whole block in every head
+    for (const auto& head : im.heads) {
+      if (static_cast<int64_t>(head.size()) <= i) {
+        full = false;
+        break;
+      }
+      const SeqBlockDesc& d = head[static_cast<size_t>(i)];
+      full = full && d.format == cfg_.format && d.n_used == B && !d.positions &&
+             d.first_pos == i * B;
+    }
+    if (!full) break;
+    parent = h;
+  }
+  return i;
 }
 
 // ---------------------------------------------------------------- swap out / in

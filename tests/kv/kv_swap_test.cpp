@@ -438,6 +438,64 @@ TEST(KvPrefix, EvictedChainsSpillToTierAndAreFoundThere) {
   EXPECT_EQ(m->usage().tier_bytes.at("host"), 0);
 }
 
+// Swap-in re-shares: a swapped-out sequence's registered full blocks stay on device as prefix
+// cache, and swap_in (and load_snapshot) takes those blocks instead of copying duplicates.
+class SwapReshare : public ::testing::TestWithParam<KvFormat> {};
+
+TEST_P(SwapReshare, SwapInSharesIndexedPrefixBlocks) {
+  auto c = small_config(GetParam(), 4);
+  auto m = make_manager(c);
+  ASSERT_TRUE(m->add_tier(make_host_tier()).is_ok());
+  std::mt19937 rng(21);
+  const int n = 18;  // 4 full blocks (registered) + 2 tokens
+  auto k = random_kv(n, c, rng), v = random_kv(n, c, rng);
+  std::vector<int32_t> toks(n);
+  for (int i = 0; i < n; ++i) toks[i] = 100 + i;
+  ASSERT_TRUE(m->append_tokens(1, toks).is_ok());
+  ASSERT_TRUE(append_all_layers(*m, 1, 0, n, k, v).is_ok());
+  EXPECT_EQ(m->prefix_entries(), 4);
+  const auto before = all_bytes(*m, 1);
+  const int64_t blocks_before = m->usage().blocks_in_use;
+  const void* first_k = m->view(1, 1, 1).runs[0].k;
+
+  ASSERT_TRUE(m->swap_out(1, "host").get().is_ok());
+  const int heads = c.n_layers * c.n_kv_heads;
+  EXPECT_EQ(m->usage().blocks_in_use, 4 * heads) << "the index keeps the full blocks";
+  SwapInResult in = m->swap_in(1).get();
+  ASSERT_TRUE(in.status.is_ok()) << in.status.to_string();
+  EXPECT_EQ(m->usage().blocks_in_use, blocks_before) << "shared again, not duplicated";
+  EXPECT_EQ(m->view(1, 1, 1).runs[0].k, first_k) << "the very same block";
+  EXPECT_EQ(all_bytes(*m, 1), before);
+  m->check_invariants();
+
+  // Without the index's copies (evicted while swapped out) everything is copied back.
+  ASSERT_TRUE(m->swap_out(1, "host").get().is_ok());
+  EXPECT_GT(m->evict_prefix_cache(int64_t{1} << 40), 0);
+  EXPECT_EQ(m->usage().blocks_in_use, 0);
+  in = m->swap_in(1).get();
+  ASSERT_TRUE(in.status.is_ok());
+  EXPECT_EQ(m->usage().blocks_in_use, blocks_before);
+  EXPECT_EQ(all_bytes(*m, 1), before);
+  EXPECT_EQ(m->prefix_entries(), 4) << "registered again on swap-in";
+  m->check_invariants();
+
+  // A snapshot restored as another sequence shares the same prefix blocks too.
+  const auto dir = test::temp_dir("reshare");
+  ASSERT_TRUE(m->save_snapshot(1, (dir / "s.lkkv").string()).is_ok());
+  ASSERT_TRUE(m->load_snapshot((dir / "s.lkkv").string(), 2).is_ok());
+  const int64_t tail_blocks = blocks_before - 4 * heads;
+  EXPECT_EQ(m->usage().blocks_in_use, blocks_before + tail_blocks);
+  EXPECT_EQ(all_bytes(*m, 2), before);
+  m->check_invariants();
+  m->release(1);
+  m->release(2);
+  m->check_invariants();
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, SwapReshare,
+                         ::testing::Values(KvFormat::kF16, KvFormat::kInt8, KvFormat::kInt4),
+                         [](const auto& info) { return std::string(kv_format_name(info.param)); });
+
 }  // namespace
 }  // namespace lk
 
