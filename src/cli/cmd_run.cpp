@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "core/parallel.h"
+#include "engine/context_switch.h"
 #include "engine/forward.h"
 #include "engine/generate.h"
 #include "engine/model_loader.h"
@@ -45,7 +46,8 @@ Result<EngineKvCache> make_run_cache(const Model& m, KvCacheOptions o, int64_t n
 // --prompt-ids: ids in, ids out (no tokenizer), e.g. for checks against transformers.
 int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& dump_logits,
                  int n_predict, float temp, int top_k, float top_p, int64_t seed, int chunk,
-                 int64_t ctx, const KvCacheOptions& kv_options) {
+                 int64_t ctx, const KvCacheOptions& kv_options,
+                 const ContextSwitchOptions& swap_options) {
   std::vector<int32_t> ids;
   std::stringstream ss(ids_s);
   std::string item;
@@ -71,14 +73,20 @@ int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& du
                            opt.max_context);
   if (!kv) return report_error("run", kv.status());
   Forward fwd(m, kv->cache.get(), ForwardOptions{chunk});
-  bool first = true;
+  auto switcher = ContextSwitcher::create(swap_options, kv->manager);
+  if (!switcher) return report_error("run", switcher.status());
+  Status swap_status;
+  int64_t n_out = 0;
   auto res = generate(fwd, 0, ids, opt, [&](int32_t id) {
-    std::printf(first ? "%d" : " %d", id);
-    first = false;
+    std::printf(n_out == 0 ? "%d" : " %d", id);
     std::fflush(stdout);
-    return true;
+    swap_status = (*switcher)->after_token(fwd, 0, ++n_out);
+    return swap_status.is_ok();
   });
   if (!res) return report_error("run", res.status());
+  if (!swap_status.is_ok()) return report_error("run", swap_status);
+  if (const std::string sw = (*switcher)->summary(); !sw.empty())
+    fmt::print(stderr, "{}\n", sw);
   std::printf("\n");
   if (!dump_logits.empty()) {
     if (auto st = write_logits(dump_logits, prompt_logits); !st.is_ok())
@@ -92,6 +100,7 @@ int run_run(int argc, char** argv) {
   std::string model_path, tokenizer_path, prompt, prompt_file, system, template_name;
   std::string prompt_ids_s, dump_logits;
   KvCacheOptions kvo;
+  ContextSwitchOptions swo;
   int n_predict = 256, threads = 0, chunk = 512, top_k = 0;
   int64_t ctx = 0;
   float temp = 0.8f, top_p = 0.9f;
@@ -131,6 +140,14 @@ int run_run(int argc, char** argv) {
                  "prompt + -n tokens need)");
   app.add_option("--kv-block", kvo.block_tokens,
                  "paged cache tokens per block (default 16; 128 for int4/int2, the KIVI group)");
+  app.add_option("--swap-every", swo.every,
+                 "context-switch drill: swap the sequence out and back in after every N "
+                 "generated tokens (paged cache; 0 = never)");
+  app.add_option("--swap-tier", swo.tier, "tier for --swap-every: host or disk (default host)");
+  app.add_option("--swap-dir", swo.dir, "disk tier directory (default: a temp dir, removed)");
+  app.add_option("--swap-fault", swo.fault,
+                 "fault drill for --swap-every: none, lose or corrupt every tier copy (swap-in "
+                 "then recomputes from the tokens; the output must not change)");
   app.add_option("-c,--ctx", ctx, "context limit in tokens (default: the model's trained context)");
   app.add_option("--chunk", chunk, "prefill chunk size in tokens (default 512)");
   try {
@@ -159,7 +176,7 @@ int run_run(int argc, char** argv) {
   if (auto f = engine_kv_format(m, kvo.format); !f) return report_error("run", f.status());
   if (!prompt_ids_s.empty())
     return run_ids_mode(m, prompt_ids_s, dump_logits, n_predict, temp, top_k, top_p, seed, chunk,
-                        ctx, kvo);
+                        ctx, kvo, swo);
   if (tokenizer_path.empty()) {
     if (m.format == "llama2c") {
       return report_error("run", invalid_argument("{}: llama2.c checkpoints carry no vocabulary; "
@@ -211,6 +228,10 @@ int run_run(int argc, char** argv) {
   auto kv = make_run_cache(m, kvo, static_cast<int64_t>(ids.size()), n_predict, opt.max_context);
   if (!kv) return report_error("run", kv.status());
   Forward fwd(m, kv->cache.get(), ForwardOptions{chunk});
+  auto switcher = ContextSwitcher::create(swo, kv->manager);
+  if (!switcher) return report_error("run", switcher.status());
+  Status swap_status;
+  int64_t n_out = 0;
 
   fmt::print(stderr,
              "longkv run: {} ({}, {}, {} layers, d={}, kv {}), {} prompt tokens, {} threads, "
@@ -232,9 +253,11 @@ int run_run(int argc, char** argv) {
     const std::string piece = stream.push(id);
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
-    return true;
+    swap_status = (*switcher)->after_token(fwd, 0, ++n_out);
+    return swap_status.is_ok();
   });
   if (!res) return report_error("run", res.status());
+  if (!swap_status.is_ok()) return report_error("run", swap_status);
   const std::string tail = stream.flush();
   std::fwrite(tail.data(), 1, tail.size(), stdout);
   std::printf("\n");
@@ -255,6 +278,7 @@ int run_run(int argc, char** argv) {
                : r.stopped_by_context   ? " [context full]"
                : r.stopped_by_kv_budget ? " [kv budget full]"
                                         : "");
+  if (const std::string sw = (*switcher)->summary(); !sw.empty()) fmt::print(stderr, "{}\n", sw);
   if (kv->manager) {
     const KvUsage u = kv->manager->usage();
     fmt::print(stderr, "kv: {} blocks, {:.3f} MiB of {:.3f} MiB budget ({})\n", u.blocks_in_use,

@@ -54,4 +54,11 @@ struct RedisTierConfig {
 };
 Result<std::unique_ptr<KvTier>> make_redis_tier(const RedisTierConfig& config);
 
+// Fault drills: wraps a tier so that every read loses the value (kLose: kNotFound) or returns
+// a copy with one flipped bit (kCorrupt). Swap-in must then recompute, never serve wrong KV.
+enum class TierFault { kNone, kLose, kCorrupt };
+const char* tier_fault_name(TierFault f);  // "none", "lose", "corrupt"
+bool tier_fault_from_name(const std::string& s, TierFault* out);
+std::unique_ptr<KvTier> make_fault_tier(std::unique_ptr<KvTier> inner, TierFault fault);
+
 }  // namespace lk
