@@ -28,6 +28,12 @@ struct Bytes {
 };
 using BytesPtr = std::shared_ptr<Bytes>;
 
+// A read-only span of bytes owned elsewhere (one piece of a gather write).
+struct BytePiece {
+  const void* data = nullptr;
+  size_t size = 0;
+};
+
 // Recycles buffers: acquire(n) returns a buffer of size n (reusing a pooled one whose
 // capacity fits, best fit), and the buffer returns to the pool when its last reference goes,
 // up to max_pooled_bytes kept. Thread-safe; buffers may outlive the pool.

@@ -160,7 +160,8 @@ class KvManager final : public KvCache {
   // Serializes seq to the tier on the transfer thread, then frees its device blocks.
   // On failure the sequence stays resident, unchanged.
   std::future<Status> swap_out(SeqId seq, const std::string& tier);
-  // Reads seq back from its tier, verifying every block's checksum.
+  // Reads seq back from its tier, verifying every block's checksum. The tier copy is removed
+  // on the transfer thread just after the future is ready (wait_transfers() waits for it).
   std::future<SwapInResult> swap_in(SeqId seq);
   // Blocks until every queued transfer has finished.
   void wait_transfers();

@@ -350,11 +350,17 @@ std::future<Status> KvManager::swap_out(SeqId seq, const std::string& tier_name)
   s.state = SeqState::kSwappingOut;
   lock.unlock();
   enqueue([this, seq, tier, key, image, promise] {
-    // Serializing reads the pinned blocks without the lock: nobody may mutate them.
-    BytesPtr bytes = tier->allocate(static_cast<size_t>(serialized_size(*image)));
-    serialize_seq_into(*image, bytes.get());
-    Status st = tier->put(key, bytes);
-    bytes.reset();
+    // Serializing reads the pinned blocks without the lock: nobody may mutate them. A tier
+    // that gathers (disk) writes the blocks where they lie: no staging copy.
+    Status st;
+    if (tier->gathers()) {
+      const SeqPieces pieces = serialize_seq_pieces(*image);
+      st = tier->put_pieces(key, pieces.pieces, pieces.total);
+    } else {
+      BytesPtr bytes = tier->allocate(static_cast<size_t>(serialized_size(*image)));
+      serialize_seq_into(*image, bytes.get());
+      st = tier->put(key, bytes);
+    }
     std::unique_lock<std::mutex> lk(mu_);
     Seq& s = seq_mut(seq);
     if (st.is_ok()) {
@@ -449,8 +455,9 @@ std::future<SwapInResult> KvManager::swap_in(SeqId seq) {
       seqs_.erase(seq);
     }
     lk.unlock();
-    if (drop_copy && tier) (void)tier->remove(key);
+    // The caller may go on now; dropping the tier copy (an unlink for disk) happens after.
     promise->set_value(std::move(result));
+    if (drop_copy && tier) (void)tier->remove(key);
   });
   return fut;
 }

@@ -76,38 +76,24 @@ BytesPtr serialize_seq(const SeqImage& im) {
   return out;
 }
 
-void serialize_seq_into(const SeqImage& im, Bytes* out) {
-  LK_CHECK(static_cast<int64_t>(im.heads.size()) ==
-           static_cast<int64_t>(im.n_layers) * im.n_kv_heads);
-  LK_CHECK(static_cast<int64_t>(out->size) == serialized_size(im));
+namespace {
+
+// Writes the header (fixed part, digest, tokens, per-head counts, block table with `crcs` in
+// table order, header CRC) into base[0, header_size(im)).
+void write_header(const SeqImage& im, uint8_t* base, const std::vector<uint32_t>& crcs) {
   const size_t hsize = header_size(im);
-  uint8_t* base = out->data.get();
   std::memset(base, 0, hsize);
-  // Body first: the block CRCs go into the table.
-  uint8_t* body = base + hsize;
   uint8_t* table =
       base + kFixedHeader + im.model_digest.size() + 4 * im.tokens.size() + 4 * im.heads.size();
+  size_t i = 0;
   for (const auto& h : im.heads) {
     for (const auto& b : h) {
-      const BlockLayout l = block_layout(b.format, im.block_tokens, im.head_dim);
-      uint32_t crc = crc32c_copy(0, body, b.data, static_cast<size_t>(l.data_bytes));
-      body += l.data_bytes;
-      if (l.param_bytes) {
-        crc = crc32c_copy(crc, body, b.params, static_cast<size_t>(l.param_bytes));
-        body += l.param_bytes;
-      }
-      if (b.positions) {
-        crc = crc32c_copy(crc, body, b.positions, 4 * static_cast<size_t>(im.block_tokens));
-        body += 4 * static_cast<size_t>(im.block_tokens);
-      }
-      uint8_t* e = table;
-      put<uint8_t>(e, static_cast<uint8_t>(b.format));
-      put<uint8_t>(e, b.positions ? 0 : 1);
-      put<uint16_t>(e, 0);
-      put<int32_t>(e, b.n_used);
-      put<int32_t>(e, b.positions ? 0 : b.first_pos);
-      put<uint32_t>(e, crc);
-      table = e;
+      put<uint8_t>(table, static_cast<uint8_t>(b.format));
+      put<uint8_t>(table, b.positions ? 0 : 1);
+      put<uint16_t>(table, 0);
+      put<int32_t>(table, b.n_used);
+      put<int32_t>(table, b.positions ? 0 : b.first_pos);
+      put<uint32_t>(table, crcs[i++]);
     }
   }
   uint8_t* p = base;
@@ -134,6 +120,67 @@ void serialize_seq_into(const SeqImage& im, Bytes* out) {
   for (const auto& h : im.heads) put<uint32_t>(p, static_cast<uint32_t>(h.size()));
   const uint32_t hcrc = crc32c(base + 16, hsize - 16);
   std::memcpy(base + 12, &hcrc, 4);
+}
+
+}  // namespace
+
+void serialize_seq_into(const SeqImage& im, Bytes* out) {
+  LK_CHECK(static_cast<int64_t>(im.heads.size()) ==
+           static_cast<int64_t>(im.n_layers) * im.n_kv_heads);
+  LK_CHECK(static_cast<int64_t>(out->size) == serialized_size(im));
+  const size_t hsize = header_size(im);
+  uint8_t* base = out->data.get();
+  // Body first: the block CRCs go into the table.
+  uint8_t* body = base + hsize;
+  std::vector<uint32_t> crcs;
+  crcs.reserve(n_blocks(im));
+  for (const auto& h : im.heads) {
+    for (const auto& b : h) {
+      const BlockLayout l = block_layout(b.format, im.block_tokens, im.head_dim);
+      uint32_t crc = crc32c_copy(0, body, b.data, static_cast<size_t>(l.data_bytes));
+      body += l.data_bytes;
+      if (l.param_bytes) {
+        crc = crc32c_copy(crc, body, b.params, static_cast<size_t>(l.param_bytes));
+        body += l.param_bytes;
+      }
+      if (b.positions) {
+        crc = crc32c_copy(crc, body, b.positions, 4 * static_cast<size_t>(im.block_tokens));
+        body += 4 * static_cast<size_t>(im.block_tokens);
+      }
+      crcs.push_back(crc);
+    }
+  }
+  write_header(im, base, crcs);
+}
+
+SeqPieces serialize_seq_pieces(const SeqImage& im) {
+  LK_CHECK(static_cast<int64_t>(im.heads.size()) ==
+           static_cast<int64_t>(im.n_layers) * im.n_kv_heads);
+  SeqPieces out;
+  out.header = Bytes::make(header_size(im));
+  out.pieces.push_back({out.header->data.get(), out.header->size});
+  std::vector<uint32_t> crcs;
+  crcs.reserve(n_blocks(im));
+  for (const auto& h : im.heads) {
+    for (const auto& b : h) {
+      const BlockLayout l = block_layout(b.format, im.block_tokens, im.head_dim);
+      uint32_t crc = crc32c_extend(0, b.data, static_cast<size_t>(l.data_bytes));
+      out.pieces.push_back({b.data, static_cast<size_t>(l.data_bytes)});
+      if (l.param_bytes) {
+        crc = crc32c_extend(crc, b.params, static_cast<size_t>(l.param_bytes));
+        out.pieces.push_back({b.params, static_cast<size_t>(l.param_bytes)});
+      }
+      if (b.positions) {
+        const size_t n = 4 * static_cast<size_t>(im.block_tokens);
+        crc = crc32c_extend(crc, b.positions, n);
+        out.pieces.push_back({b.positions, n});
+      }
+      crcs.push_back(crc);
+    }
+  }
+  write_header(im, out.header->data.get(), crcs);
+  for (const BytePiece& p : out.pieces) out.total += p.size;
+  return out;
 }
 
 Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_crc) {

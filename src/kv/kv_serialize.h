@@ -45,6 +45,16 @@ void serialize_seq_into(const SeqImage& image, Bytes* out);
 // Same, into a new buffer.
 BytesPtr serialize_seq(const SeqImage& image);
 
+// The same bytes without copying the blocks: the header (block CRCs computed in place) and
+// then pointers to each block's storage, in file order, for a gather write (disk tier).
+// The blocks must stay unchanged until the pieces are written.
+struct SeqPieces {
+  BytesPtr header;
+  std::vector<BytePiece> pieces;  // header first, then block data / params / positions
+  size_t total = 0;               // == serialized_size(image)
+};
+SeqPieces serialize_seq_pieces(const SeqImage& image);
+
 // Parses and validates the header and block table of a serialized sequence; the block
 // descriptors point into `data` (which must outlive the image). Block bodies are not
 // checksummed here: verify_block() does that while copying them (one pass).

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "kv/bytes.h"
@@ -29,6 +30,13 @@ class KvTier {
   // A buffer of n bytes to serialize a value into (warm, recycled memory where the tier
   // keeps a pool; a value put() and later removed returns its buffer to that pool).
   virtual BytesPtr allocate(size_t n) { return buffers_.acquire(n); }
+  // True when put_pieces() writes the pieces where they lie (a gather write: the disk tier),
+  // so a swap-out can skip serializing into one buffer. Default: false.
+  virtual bool gathers() const { return false; }
+  // Stores the concatenation of pieces (total bytes) under key. Default: copies them into one
+  // buffer and put()s it.
+  virtual Status put_pieces(const std::string& key, const std::vector<BytePiece>& pieces,
+                            size_t total);
 
  protected:
   BufferPool buffers_;

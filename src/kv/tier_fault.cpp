@@ -31,6 +31,11 @@ class FaultTier final : public KvTier {
   Status remove(const std::string& key) override { return inner_->remove(key); }
   int64_t bytes_used() const override { return inner_->bytes_used(); }
   BytesPtr allocate(size_t n) override { return inner_->allocate(n); }
+  bool gathers() const override { return inner_->gathers(); }
+  Status put_pieces(const std::string& key, const std::vector<BytePiece>& pieces,
+                    size_t total) override {
+    return inner_->put_pieces(key, pieces, total);
+  }
 
  private:
   std::unique_ptr<KvTier> inner_;

@@ -167,6 +167,7 @@ TEST_P(SwapFormat, HostAndDiskRoundTripsAreExact) {
     EXPECT_EQ(m->state(1), SeqState::kResident);
     EXPECT_EQ(all_bytes(*m, 1), before) << tier;
     EXPECT_EQ(m->usage().used_bytes, used);
+    m->wait_transfers();  // the tier copy is dropped right after the future is ready
     EXPECT_EQ(m->usage().tier_bytes.at(tier), 0) << "tier copy dropped after swap-in";
     EXPECT_EQ(m->tokens(1).size(), 11u);
     EXPECT_EQ(m->head_tokens(1, 0, 1), 10);
