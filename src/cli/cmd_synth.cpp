@@ -10,10 +10,7 @@
 #include "core/parallel.h"
 #include "model/hf_config.h"
 #include "model/synth.h"
-#if __has_include("model/presets.h")
 #include "model/presets.h"
-#define LK_HAVE_PRESETS 1
-#endif
 
 namespace lk::cli {
 namespace {
@@ -26,15 +23,11 @@ bool ends_with(const std::string& s, const std::string& x) {
 Result<ModelSpec> resolve_like(const std::string& like) {
   std::error_code ec;
   if (std::filesystem::exists(like, ec)) return model_spec_from_hf_config_file(like);
-#ifdef LK_HAVE_PRESETS
   auto p = model_preset(like);
   if (!p.is_ok())
     return not_found("--like '{}' is neither a config.json / model folder nor a preset ({})", like,
                      p.status().message());
   return p;
-#else
-  return not_found("--like '{}': no such config.json or folder (presets are not built in)", like);
-#endif
 }
 
 int run_synth(int argc, char** argv) {

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "cli/command.h"
-#include "model/chat_template.h"
+#include "model/chat_prompt.h"
 #include "model/tokenizer/tokenizer.h"
 
 namespace lk::cli {
@@ -98,16 +98,7 @@ int run_tokenize(int argc, char** argv) {
   std::string text = prompt;
   bool add_bos = !no_bos;
   if (chat && !raw) {
-    const auto name = [&](int32_t id) { return id >= 0 ? t.token_text(id) : std::string(); };
-    auto tmpl =
-        template_name.empty()
-            ? ChatTemplate::detect(t.data().chat_template, name(t.bos_id()), name(t.eos_id()))
-            : ChatTemplate::from_name(template_name, name(t.bos_id()), name(t.eos_id()));
-    if (!tmpl) return report_error("tokenize", tmpl.status());
-    std::vector<ChatMessage> msgs;
-    if (!system.empty()) msgs.push_back({"system", system});
-    msgs.push_back({"user", prompt});
-    auto rendered = tmpl->render(msgs, /*add_generation_prompt=*/true);
+    auto rendered = render_chat_prompt(t, template_name, system, prompt);
     if (!rendered) return report_error("tokenize", rendered.status());
     text = rendered.value();
     add_bos = false;  // the template writes BOS itself where the model wants one

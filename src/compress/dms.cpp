@@ -142,9 +142,7 @@ void DmsPolicy::observe(const AttentionObservation& o) {
     for (int64_t k = 0; k < o.n_keys(); ++k) {
       const int32_t kp = o.key_positions[k];
       if (kp > qp || qp - kp > c_.window) continue;  // only the queries inside its window
-      float p = 0;
-      for (int g = 0; g < o.group; ++g) p += o.prob(q, g, k);
-      s.received[kp] += p / o.group;
+      s.received[kp] += o.group_sum(q, k) / o.group;
       s.seen[kp] += 1;
     }
   }

@@ -40,6 +40,12 @@ struct AttentionObservation {
   int64_t n_keys() const { return static_cast<int64_t>(key_positions.size()); }
   int64_t n_queries() const { return static_cast<int64_t>(query_positions.size()); }
   float prob(int64_t q, int g, int64_t k) const { return probs[(q * group + g) * n_keys() + k]; }
+  // Attention of query q's whole GQA group to key k, summed over the group's heads.
+  float group_sum(int64_t q, int64_t k) const {
+    float s = 0;
+    for (int g = 0; g < group; ++g) s += prob(q, g, k);
+    return s;
+  }
 };
 
 // What a policy chooses over, for one layer: the held positions of each kv-head.

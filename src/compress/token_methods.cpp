@@ -26,9 +26,7 @@ std::vector<float> board_scores(const ScoreBoard& b, int layer, int h,
 
 // Mean over the group of query q's attention to key k.
 float group_mean(const AttentionObservation& o, int64_t q, int64_t k) {
-  float s = 0;
-  for (int g = 0; g < o.group; ++g) s += o.prob(q, g, k);
-  return s / static_cast<float>(o.group);
+  return o.group_sum(q, k) / static_cast<float>(o.group);
 }
 
 }  // namespace
@@ -56,8 +54,7 @@ void H2oPolicy::observe(const AttentionObservation& o) {
   auto& m = board_.at(o.layer, o.kv_head);
   for (int64_t q = 0; q < o.n_queries(); ++q)
     for (int64_t k = 0; k < o.n_keys(); ++k) {
-      float s = 0;
-      for (int g = 0; g < o.group; ++g) s += o.prob(q, g, k);
+      const float s = o.group_sum(q, k);
       if (s != 0.0f) m[o.key_positions[k]] += s;
     }
 }

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "core/first_error.h"
 #include "core/check.h"
 #include "core/parallel.h"
 #include "engine/rope_freqs.h"
@@ -22,25 +23,6 @@ namespace {
 const float* f32(const TensorView& t) {
   return static_cast<const float*>(t.data);
 }
-
-// First non-ok status of a parallel region.
-class ErrorSlot {
- public:
-  void set(const Status& s) {
-    if (s.is_ok() || failed_.exchange(true)) return;
-    std::lock_guard<std::mutex> g(mu_);
-    status_ = s;
-  }
-  Status get() {
-    std::lock_guard<std::mutex> g(mu_);
-    return status_;
-  }
-
- private:
-  std::atomic<bool> failed_{false};
-  std::mutex mu_;
-  Status status_;
-};
 
 constexpr int kAttentionQueryChunk = 64;  // queries per attention task in prefill
 
@@ -201,7 +183,7 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
       LK_RETURN_IF_ERROR(cache_->append(p.seq, l, std::span<const int32_t>(&pos_[p.row0], p.n),
                                         &k_[p.row0 * kv_dim], &v_[p.row0 * kv_dim]));
     }
-    ErrorSlot err;
+    FirstError err;
     std::atomic<int64_t> kv_bytes{0};
     // Tasks cost about (visible tokens x queries x group x D); below ~256K multiply-adds in
     // all a parallel region costs more than it saves.

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/first_error.h"
 #include "core/check.h"
 #include "core/parallel.h"
 #include "kernels/gemv.h"
@@ -22,25 +23,6 @@ void blas_single_threaded() {
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
-
-// First error raised by any task of a parallel region.
-class FirstError {
- public:
-  void set(const Status& s) {
-    if (s.is_ok() || failed_.exchange(true)) return;
-    std::lock_guard<std::mutex> g(mu_);
-    status_ = s;
-  }
-  Status get() {
-    std::lock_guard<std::mutex> g(mu_);
-    return status_;
-  }
-
- private:
-  std::atomic<bool> failed_{false};
-  std::mutex mu_;
-  Status status_;
-};
 
 Status matmul_gemv(const TensorView& w, const float* x, int64_t n_x, float* y) {
   const int64_t n = w.ne[0], m = w.ne[1];

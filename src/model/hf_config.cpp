@@ -80,12 +80,21 @@ class Fields {
   const std::string& source_;
 };
 
+// Classic configs say "rope_scaling" (+ a top-level "rope_theta"); transformers 5 writes one
+// "rope_parameters" object holding rope_theta and the scaling fields together.
 Status parse_rope_scaling(const json& cfg, const std::string& src, ModelSpec* s) {
-  if (!cfg.contains("rope_scaling") || cfg.at("rope_scaling").is_null()) return Status::ok();
-  const json& rs = cfg.at("rope_scaling");
+  const char* key = "rope_scaling";
+  if ((!cfg.contains(key) || cfg.at(key).is_null()) && cfg.contains("rope_parameters"))
+    key = "rope_parameters";
+  if (!cfg.contains(key) || cfg.at(key).is_null()) return Status::ok();
+  const json& rs = cfg.at(key);
   if (!rs.is_object())
-    return invalid_argument("{}: field 'rope_scaling': expected an object or null, got {}", src,
+    return invalid_argument("{}: field '{}': expected an object or null, got {}", src, key,
                             rs.dump());
+  if (rs.contains("rope_theta")) {
+    Fields theta(rs, src + " " + key);
+    LK_RETURN_IF_ERROR(theta.number_or("rope_theta", s->rope_theta, &s->rope_theta));
+  }
   // Newer configs say "rope_type", older ones "type".
   std::string type;
   for (const char* k : {"rope_type", "type"}) {
@@ -94,8 +103,8 @@ Status parse_rope_scaling(const json& cfg, const std::string& src, ModelSpec* s)
       break;
     }
   }
-  if (type.empty()) return invalid_argument("{}: field 'rope_scaling.rope_type' is missing", src);
-  const std::string where = src + " rope_scaling";
+  if (type.empty()) return invalid_argument("{}: field '{}.rope_type' is missing", src, key);
+  const std::string where = src + " " + key;
   Fields f(rs, where);
   if (type == "default") return Status::ok();
   if (type == "linear") {

@@ -160,3 +160,33 @@ TEST(HfConfig, Stories260KCheckpoint) {
 
 }  // namespace
 }  // namespace lk
+
+namespace lk {
+namespace {
+
+// transformers 5 writes rope_theta and the scaling fields into one "rope_parameters" object.
+TEST(HfConfig, Transformers5RopeParameters) {
+  auto s = model_spec_from_hf_config_text(
+      std::string(R"({"model_type":"llama","rope_parameters":{"rope_type":"llama3","factor":8.0,)") +
+          R"("low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192,)"
+          R"("rope_theta":500000.0},"hidden_size":64,"intermediate_size":128,)"
+          R"("num_hidden_layers":2,"num_attention_heads":4,"vocab_size":100})",
+      "cfg.json");
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  EXPECT_EQ(s->rope_scaling, RopeScaling::kLlama3);
+  EXPECT_FLOAT_EQ(s->rope_factor, 8.f);
+  EXPECT_FLOAT_EQ(s->rope_theta, 500000.f);
+  EXPECT_EQ(s->rope_original_context, 8192);
+
+  auto plain = model_spec_from_hf_config_text(
+      std::string(R"({"model_type":"llama","rope_parameters":{"rope_type":"default",)") +
+          R"("rope_theta":1000000.0},"hidden_size":64,"intermediate_size":128,)"
+          R"("num_hidden_layers":2,"num_attention_heads":4,"vocab_size":100})",
+      "cfg.json");
+  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+  EXPECT_EQ(plain->rope_scaling, RopeScaling::kNone);
+  EXPECT_FLOAT_EQ(plain->rope_theta, 1000000.f);
+}
+
+}  // namespace
+}  // namespace lk
