@@ -171,7 +171,9 @@ class Runner:
 
     def __init__(self, hf_dir, threads):
         import torch
+        import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        transformers.utils.logging.disable_progress_bar()
         torch.set_num_threads(threads)
         self.torch = torch
         self.tok = AutoTokenizer.from_pretrained(hf_dir)
