@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "compress/dms.h"
+#include "compress/duo.h"
 #include "compress/observe.h"
 #include "compress/quest.h"
 #include "core/check.h"
@@ -49,8 +50,36 @@ Result<std::unique_ptr<CompressionDriver>> CompressionDriver::create(const Compr
           "training-free form with a threshold, e.g. dms:threshold=0.001",
           spec.text);
   }
-  return std::unique_ptr<CompressionDriver>(
+  std::vector<bool> retrieval;
+  std::string map_path;
+  if (spec.duo) {
+    map_path = spec.duo_map;
+    if (map_path.empty()) {
+      if (!ctx || ctx->model_path.empty())
+        return invalid_argument("--kv '{}': duo needs a head map: give map=PATH", spec.text);
+      map_path = head_map_default_path(ctx->model_path);
+    }
+    auto map = head_map_read(map_path);
+    if (!map.is_ok()) {
+      if (map.status().code() == StatusCode::kNotFound)
+        return invalid_argument(
+            "--kv '{}': no head map at '{}': run `longkv profile-heads -m MODEL` first (it writes "
+            "the map beside the model) or give duo:R:map=PATH",
+            spec.text, map_path);
+      return map.status();
+    }
+    if (map->n_layers != c.n_layers || map->n_kv_heads != c.n_kv_heads)
+      return invalid_argument(
+          "--kv '{}': head map '{}' is for {} layers x {} kv heads, the model "
+          "has {} x {}",
+          spec.text, map_path, map->n_layers, map->n_kv_heads, c.n_layers, c.n_kv_heads);
+    retrieval = duo_retrieval_heads(*map, spec.duo_ratio);
+  }
+  auto d = std::unique_ptr<CompressionDriver>(
       new CompressionDriver(spec, std::move(policy), kv, n_heads, ctx));
+  d->duo_retrieval_ = std::move(retrieval);
+  d->duo_map_path_ = map_path;
+  return d;
 }
 
 CompressionDriver::CompressionDriver(CompressionSpec spec, std::unique_ptr<KvPolicy> policy,
@@ -163,13 +192,16 @@ Status CompressionDriver::end_prefill(SeqId seq) {
       tail_pos_[l].clear();
     }
   }
+  for (int l = 0; l < n_layers_; ++l) LK_RETURN_IF_ERROR(apply_duo(seq, l));
   phase_ = Phase::kDecode;
   return Status::ok();
 }
 
 Status CompressionDriver::after_attention(SeqId seq, int layer, const float* q, int64_t q_stride,
                                           std::span<const int32_t> positions) {
-  if (seq != seq_ || !policy_) return Status::ok();
+  if (seq != seq_) return Status::ok();
+  LK_RETURN_IF_ERROR(apply_duo(seq, layer));
+  if (!policy_) return Status::ok();
   const int group = n_heads_ / n_kv_;
   const int64_t q_dim = int64_t{n_heads_} * head_dim_;
   const int64_t n = static_cast<int64_t>(positions.size());
@@ -211,6 +243,24 @@ Status CompressionDriver::after_attention(SeqId seq, int layer, const float* q, 
     LK_RETURN_IF_ERROR(run_select(seq, layer, Phase::kDecode));
   if (phase_ == Phase::kPrefill && policy_->evicts_during_prefill())
     LK_RETURN_IF_ERROR(run_select(seq, layer, Phase::kPrefill));
+  return Status::ok();
+}
+
+Status CompressionDriver::apply_duo(SeqId seq, int layer) {
+  if (duo_retrieval_.empty()) return Status::ok();
+  const int64_t len = kv_->seq_length(seq);
+  for (int h = 0; h < n_kv_; ++h) {
+    const size_t i = static_cast<size_t>(layer) * n_kv_ + h;
+    if (duo_retrieval_[i]) continue;
+    std::vector<int32_t> held;
+    for (const KvRun& r : kv_->view(seq, layer, h).runs)
+      held.insert(held.end(), r.positions, r.positions + r.n_tokens);
+    const std::vector<int32_t> ev =
+        duo_streaming_evictions(held, len, spec_.duo_sinks, spec_.duo_window);
+    if (ev.empty()) continue;
+    LK_RETURN_IF_ERROR(kv_->evict(seq, layer, h, ev));
+    counters_[i].evictions += static_cast<int64_t>(ev.size());
+  }
   return Status::ok();
 }
 
@@ -282,6 +332,7 @@ nlohmann::json CompressionDriver::report() const {
   nlohmann::json j;
   j["spec"] = spec_.text;
   j["token_method"] = spec_.token_method.empty() ? "none" : spec_.token_method;
+  j["head_method"] = spec_.duo ? "duo" : "none";
   j["storage_format"] = kv_format_name(kv_->config().format);
   j["keep_per_head"] = keep_;
   const auto cs = counters();
@@ -302,6 +353,17 @@ nlohmann::json CompressionDriver::report() const {
   j["evictions"] = ev;
   j["bytes_saved"] = saved;
   j["heads"] = heads;
+  if (!duo_retrieval_.empty()) {
+    int64_t n_ret = std::count(duo_retrieval_.begin(), duo_retrieval_.end(), true);
+    nlohmann::json ret = nlohmann::json::array();
+    for (bool b : duo_retrieval_) ret.push_back(b ? 1 : 0);
+    j["duo"] = {{"head_map", duo_map_path_},
+                {"retrieval_heads", n_ret},
+                {"streaming_heads", static_cast<int64_t>(duo_retrieval_.size()) - n_ret},
+                {"sinks", spec_.duo_sinks},
+                {"window", spec_.duo_window},
+                {"retrieval", ret}};
+  }
   if (dms_) {
     j["dms"] = {{"from_model", dms_decides_},
                 {"form", dms_->cfg.separate_alpha ? "projection" : "neuron"},

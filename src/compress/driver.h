@@ -88,6 +88,7 @@ class CompressionDriver final : public ForwardObserver {
   int64_t resolve_keep(int64_t tokens) const;
   Status run_select(SeqId seq, int layer, Phase phase);
   Status observe_window(SeqId seq, int layer);
+  Status apply_duo(SeqId seq, int layer);  // streaming heads keep sinks + window
 
   CompressionSpec spec_;
   std::unique_ptr<KvPolicy> policy_;
@@ -103,6 +104,8 @@ class CompressionDriver final : public ForwardObserver {
   std::vector<std::vector<int32_t>> tail_pos_;
   std::vector<HeadCounters> counters_;  // [layer * n_kv + head]
   std::atomic<int64_t> quest_total_{0}, quest_read_{0};
+  std::vector<bool> duo_retrieval_;  // [layer * n_kv + head] (empty: no duo)
+  std::string duo_map_path_;
   const DmsModel* dms_ = nullptr;                      // the model's DMS (null: none)
   bool dms_decides_ = false;                           // the dms policy takes the model's decisions
   std::vector<float> dms_logits_;                      // [n][n_kv] scratch

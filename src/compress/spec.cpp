@@ -62,7 +62,7 @@ const std::map<std::string, std::vector<Knob>>& knobs() {
 
 // Methods of the issue that are recognised but not implemented yet: said so, never faked.
 const std::vector<std::string>& not_implemented() {
-  static const std::vector<std::string> v = {"duo", "minicache", "mixed"};
+  static const std::vector<std::string> v = {"minicache", "mixed"};
   return v;
 }
 
@@ -77,7 +77,7 @@ const std::vector<std::string>& token_method_names() {
 const std::vector<std::string>& all_method_names() {
   static const std::vector<std::string> v = [] {
     std::vector<std::string> a = token_method_names();
-    a.insert(a.end(), {"quest", "int8", "kivi"});
+    a.insert(a.end(), {"quest", "duo", "int8", "kivi"});
     return a;
   }();
   return v;
@@ -215,6 +215,39 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
       if (!b.is_ok()) return b.status().with_context(fmt::format("--kv '{}': quest", text));
       spec.quest = true;
       spec.quest_budget = *b;
+      continue;
+    }
+    if (name == "duo") {
+      if (spec.duo) return invalid_argument("--kv '{}': duo given twice", text);
+      spec.duo = true;
+      size_t i = 0;
+      if (!args.empty() && args[0].find('=') == std::string::npos) {
+        double r = 0;
+        if (!parse_double(args[0], &r) || !(r >= 0.0 && r <= 1.0))
+          return invalid_argument(
+              "--kv '{}': duo's argument is the share of kv heads kept full (retrieval heads), a "
+              "number in [0, 1] such as duo:0.5",
+              text);
+        spec.duo_ratio = r;
+        i = 1;
+      }
+      for (; i < args.size(); ++i) {
+        const size_t eq = args[i].find('=');
+        const std::string key = args[i].substr(0, eq);
+        const std::string val = eq == std::string::npos ? "" : args[i].substr(eq + 1);
+        double v = 0;
+        if (eq != std::string::npos && key == "map" && !val.empty()) {
+          spec.duo_map = val;
+        } else if (eq != std::string::npos && (key == "sinks" || key == "window") &&
+                   parse_double(val, &v) && v >= 0 && v <= (1 << 20) && v == std::floor(v)) {
+          (key == "sinks" ? spec.duo_sinks : spec.duo_window) = static_cast<int>(v);
+        } else {
+          return invalid_argument(
+              "--kv '{}': duo option '{}' is not valid (valid: sinks=N, window=N (integers >= 0), "
+              "map=PATH)",
+              text, args[i]);
+        }
+      }
       continue;
     }
     return invalid_argument(

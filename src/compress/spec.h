@@ -36,7 +36,12 @@ struct CompressionSpec {
   std::string format_method;             // "int8" or "kivi"
   bool quest = false;
   Budget quest_budget;  // tokens a query reads (ratio or bytes)
-  bool is_full() const { return token_method.empty() && !has_format && !quest; }
+  // duo[:R][:sinks=N][:window=N][:map=PATH] (compress/duo.h): share R of kv heads kept full.
+  bool duo = false;
+  double duo_ratio = 0.5;
+  int duo_sinks = 4, duo_window = 64;
+  std::string duo_map;  // "" = the map beside the model
+  bool is_full() const { return token_method.empty() && !has_format && !quest && !duo; }
 };
 
 // Names accepted by the parser, by dimension (for error messages and `--list`).
