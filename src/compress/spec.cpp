@@ -62,7 +62,7 @@ const std::map<std::string, std::vector<Knob>>& knobs() {
 
 // Methods of the issue that are recognised but not implemented yet: said so, never faked.
 const std::vector<std::string>& not_implemented() {
-  static const std::vector<std::string> v = {"minicache", "mixed"};
+  static const std::vector<std::string> v = {"mixed"};
   return v;
 }
 
@@ -77,7 +77,7 @@ const std::vector<std::string>& token_method_names() {
 const std::vector<std::string>& all_method_names() {
   static const std::vector<std::string> v = [] {
     std::vector<std::string> a = token_method_names();
-    a.insert(a.end(), {"quest", "duo", "int8", "kivi"});
+    a.insert(a.end(), {"quest", "duo", "minicache", "int8", "kivi"});
     return a;
   }();
   return v;
@@ -217,6 +217,28 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
       spec.quest_budget = *b;
       continue;
     }
+    if (name == "minicache") {
+      if (spec.minicache) return invalid_argument("--kv '{}': minicache given twice", text);
+      spec.minicache = true;
+      for (const std::string& a : args) {
+        const size_t eq = a.find('=');
+        const std::string key = a.substr(0, eq);
+        double v = 0;
+        const bool num = eq != std::string::npos && parse_double(a.substr(eq + 1), &v);
+        if (num && key == "start" && v >= 0 && v <= 1 << 20 && v == std::floor(v)) {
+          spec.minicache_start = static_cast<int>(v);
+        } else if (num && key == "retain" && v >= 0 && v <= 1) {
+          spec.minicache_retain = v;
+        } else {
+          return invalid_argument(
+              "--kv '{}': minicache option '{}' is not valid (valid: start=L (first merged "
+              "layer, default: the deep half), retain=R in [0, 1] (share kept unmerged, default "
+              "0.1))",
+              text, a);
+        }
+      }
+      continue;
+    }
     if (name == "duo") {
       if (spec.duo) return invalid_argument("--kv '{}': duo given twice", text);
       spec.duo = true;
@@ -254,6 +276,11 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
         "--kv '{}': unknown method '{}' (valid: full, {}; not implemented yet: {})", text, name,
         join(all_method_names()), join(not_implemented()));
   }
+  if (spec.minicache && (!spec.token_method.empty() || spec.duo || spec.has_format))
+    return invalid_argument(
+        "--kv '{}': minicache composes only with quest for now (not with a token-eviction "
+        "method, duo or a storage format: merged layers must hold the same tokens in float)",
+        text);
   return spec;
 }
 

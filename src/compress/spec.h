@@ -41,7 +41,14 @@ struct CompressionSpec {
   double duo_ratio = 0.5;
   int duo_sinks = 4, duo_window = 64;
   std::string duo_map;  // "" = the map beside the model
-  bool is_full() const { return token_method.empty() && !has_format && !quest && !duo; }
+  // minicache[:start=L][:retain=R] (compress/minicache.h): merge layer pairs from L (-1: the
+  // deep half, n_layers / 2); R = share of tokens kept unmerged (largest angular distance).
+  bool minicache = false;
+  int minicache_start = -1;
+  double minicache_retain = 0.1;
+  bool is_full() const {
+    return token_method.empty() && !has_format && !quest && !duo && !minicache;
+  }
 };
 
 // Names accepted by the parser, by dimension (for error messages and `--list`).
