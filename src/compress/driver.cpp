@@ -97,6 +97,13 @@ Result<std::unique_ptr<CompressionDriver>> CompressionDriver::create(const Compr
   }
   auto d = std::unique_ptr<CompressionDriver>(
       new CompressionDriver(spec, std::move(policy), kv, n_heads, ctx));
+  if (spec.demote) {
+    if (c.format != KvFormat::kF32 && c.format != KvFormat::kF16 && c.format != KvFormat::kBF16)
+      return invalid_argument("--kv '{}': demote needs a float cache (got {})", spec.text,
+                              kv_format_name(c.format));
+    d->demoted_ = std::make_unique<DemotionStore>(make_host_tier(), c.n_layers, c.n_kv_heads,
+                                                  c.head_dim, c.block_tokens);
+  }
   d->mc_start_ = mc_start;
   d->mc_pairs_ = mc_pairs;
   d->duo_retrieval_ = std::move(retrieval);
@@ -135,6 +142,8 @@ void CompressionDriver::begin(SeqId seq) {
   quest_total_ = 0;
   quest_read_ = 0;
   dms_decided_ = dms_evict_decisions_ = 0;
+  if (demoted_) demoted_->clear();
+  recall_errors_ = 0;
   merged_.assign(static_cast<size_t>(mc_pairs_) * n_kv_, {});
   recon_.assign(static_cast<size_t>(n_layers_) * n_kv_, {});
   side_bytes_ = 0;
@@ -172,7 +181,7 @@ Status CompressionDriver::run_select(SeqId seq, int layer, Phase phase) {
   LK_CHECK(static_cast<int>(evict.size()) == n_kv_);
   for (int h = 0; h < n_kv_; ++h) {
     if (evict[h].empty()) continue;
-    LK_RETURN_IF_ERROR(kv_->evict(seq, layer, h, evict[h]));
+    LK_RETURN_IF_ERROR(this->evict(seq, layer, h, evict[h]));
     counters_[static_cast<size_t>(layer) * n_kv_ + h].evictions +=
         static_cast<int64_t>(evict[h].size());
   }
@@ -365,6 +374,25 @@ void CompressionDriver::rebuild_minicache_runs(int layer) {
   }
 }
 
+Status CompressionDriver::evict(SeqId seq, int layer, int kv_head,
+                                std::span<const int32_t> positions) {
+  if (demoted_ && !positions.empty()) {
+    // Decode the rows of the evicted positions (ascending) before they leave the pool.
+    std::vector<float> k(positions.size() * head_dim_), v(k.size());
+    size_t i = 0;
+    for (const KvRun& r : kv_->view(seq, layer, kv_head).runs)
+      for (int t = 0; t < r.n_tokens && i < positions.size(); ++t)
+        if (r.positions[t] == positions[i]) {
+          run_key(r, t, head_dim_, &k[i * head_dim_]);
+          run_value(r, t, head_dim_, &v[i * head_dim_]);
+          ++i;
+        }
+    LK_CHECK_MSG(i == positions.size(), "evict: positions must be held and ascending");
+    LK_RETURN_IF_ERROR(demoted_->demote(layer, kv_head, positions, k.data(), v.data()));
+  }
+  return kv_->evict(seq, layer, kv_head, positions);
+}
+
 Status CompressionDriver::apply_duo(SeqId seq, int layer) {
   if (duo_retrieval_.empty()) return Status::ok();
   const int64_t len = kv_->seq_length(seq);
@@ -377,7 +405,7 @@ Status CompressionDriver::apply_duo(SeqId seq, int layer) {
     const std::vector<int32_t> ev =
         duo_streaming_evictions(held, len, spec_.duo_sinks, spec_.duo_window);
     if (ev.empty()) continue;
-    LK_RETURN_IF_ERROR(kv_->evict(seq, layer, h, ev));
+    LK_RETURN_IF_ERROR(this->evict(seq, layer, h, ev));
     counters_[i].evictions += static_cast<int64_t>(ev.size());
   }
   return Status::ok();
@@ -426,6 +454,20 @@ KvHeadView CompressionDriver::filter_view(SeqId seq, int layer, int kv_head, KvH
       extra.v = r.v.data();
       extra.positions = r.positions.data();
       view = splice_run(view, extra, head_dim_);
+    }
+  }
+  if (demoted_ && seq == seq_ && phase_ == Phase::kDecode && n_q == 1) {
+    const int group = n_heads_ / n_kv_;
+    const int64_t demoted = demoted_->demoted_tokens(layer, kv_head);
+    const auto max_tokens =
+        static_cast<int64_t>(std::ceil(spec_.recall_budget.ratio * static_cast<double>(demoted)));
+    auto run = demoted_->recall(layer, kv_head, q, group, max_tokens);
+    if (!run.is_ok()) {  // never silent: counted and reported
+      ++recall_errors_;
+      std::lock_guard<std::mutex> lock(recall_mu_);
+      recall_error_ = run.status().to_string();
+    } else if (run->n_tokens > 0) {
+      view = splice_run(view, *run, head_dim_);
     }
   }
   if (!spec_.quest || seq != seq_ || phase_ != Phase::kDecode || n_q != 1) return view;
@@ -484,6 +526,17 @@ nlohmann::json CompressionDriver::report() const {
   j["evictions"] = ev;
   j["bytes_saved"] = saved;
   j["heads"] = heads;
+  if (demoted_) {
+    j["demote"] = {{"tier", demoted_->tier_name()},
+                   {"demoted_tokens", demoted_->demoted_tokens()},
+                   {"tier_bytes", demoted_->tier_bytes()},
+                   {"recalled_pages", demoted_->recalled_pages()},
+                   {"recalled_tokens", demoted_->recalled_tokens()},
+                   {"recalled_bytes", demoted_->recalled_bytes()},
+                   {"recall_budget", spec_.recall_budget.ratio},
+                   {"recall_errors", recall_errors_.load()}};
+    if (recall_errors_ > 0) j["demote"]["recall_error"] = recall_error_;
+  }
   if (mc_pairs_ > 0) {
     int64_t merged = 0;
     for (const auto& m : merged_) merged += static_cast<int64_t>(m.positions.size());

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "compress/demote.h"
 #include "compress/dms_model.h"
 #include "compress/minicache.h"
 #include "compress/observer.h"
@@ -93,6 +94,8 @@ class CompressionDriver final : public ForwardObserver {
   Status run_select(SeqId seq, int layer, Phase phase);
   Status observe_window(SeqId seq, int layer);
   Status apply_duo(SeqId seq, int layer);
+  // kv_->evict, or (demote) the rows first to the demotion store.
+  Status evict(SeqId seq, int layer, int kv_head, std::span<const int32_t> positions);
   Status apply_minicache(SeqId seq);       // merge the pairs' new tokens (after a prefill)
   void rebuild_minicache_runs(int layer);  // streaming heads keep sinks + window
 
@@ -116,6 +119,10 @@ class CompressionDriver final : public ForwardObserver {
     std::vector<float> k, v;  // [n][D] f32 (magnitude x direction)
     std::vector<int32_t> positions;
   };
+  std::unique_ptr<DemotionStore> demoted_;  // demote: evicted tokens in the host tier
+  std::atomic<int64_t> recall_errors_{0};
+  std::string recall_error_;
+  std::mutex recall_mu_;
   int mc_start_ = -1, mc_pairs_ = 0;
   std::vector<MergedTokens> merged_;
   std::vector<Recon> recon_;

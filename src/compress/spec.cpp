@@ -77,7 +77,7 @@ const std::vector<std::string>& token_method_names() {
 const std::vector<std::string>& all_method_names() {
   static const std::vector<std::string> v = [] {
     std::vector<std::string> a = token_method_names();
-    a.insert(a.end(), {"quest", "duo", "minicache", "int8", "kivi"});
+    a.insert(a.end(), {"quest", "duo", "minicache", "demote", "int8", "kivi"});
     return a;
   }();
   return v;
@@ -217,6 +217,26 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
       spec.quest_budget = *b;
       continue;
     }
+    if (name == "demote") {
+      if (spec.demote) return invalid_argument("--kv '{}': demote given twice", text);
+      if (args.size() > 1)
+        return invalid_argument(
+            "--kv '{}': demote takes one argument, the recall budget "
+            "(a ratio of the demoted tokens such as demote:0.25, or Nx)",
+            text);
+      spec.demote = true;
+      if (!args.empty()) {
+        auto b = parse_budget(args[0]);
+        if (!b.is_ok()) return b.status().with_context(fmt::format("--kv '{}': demote", text));
+        if (b->kind != Budget::Kind::kRatio)
+          return invalid_argument(
+              "--kv '{}': demote's recall budget is a ratio of the demoted "
+              "tokens (0.25 or 4x), not bytes",
+              text);
+        spec.recall_budget = *b;
+      }
+      continue;
+    }
     if (name == "minicache") {
       if (spec.minicache) return invalid_argument("--kv '{}': minicache given twice", text);
       spec.minicache = true;
@@ -276,6 +296,14 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
         "--kv '{}': unknown method '{}' (valid: full, {}; not implemented yet: {})", text, name,
         join(all_method_names()), join(not_implemented()));
   }
+  if (spec.demote && spec.token_method.empty() && !spec.duo)
+    return invalid_argument(
+        "--kv '{}': demote keeps what an eviction method evicts: compose it with one of {} or "
+        "duo, e.g. snapkv:0.25+demote:0.25",
+        text, join(token_method_names()));
+  if (spec.demote && spec.has_format)
+    return invalid_argument("--kv '{}': demote works on float caches (not with {})", text,
+                            spec.format_method);
   if (spec.minicache && (!spec.token_method.empty() || spec.duo || spec.has_format))
     return invalid_argument(
         "--kv '{}': minicache composes only with quest for now (not with a token-eviction "

@@ -46,6 +46,10 @@ struct CompressionSpec {
   bool minicache = false;
   int minicache_start = -1;
   double minicache_retain = 0.1;
+  // demote[:B] (compress/demote.h): evicted tokens go to the host tier; a decode query
+  // recalls the top pages by Quest bound until B (a ratio of the demoted tokens, default 0.25).
+  bool demote = false;
+  Budget recall_budget{Budget::Kind::kRatio, 0.25, 0};
   bool is_full() const {
     return token_method.empty() && !has_format && !quest && !duo && !minicache;
   }
