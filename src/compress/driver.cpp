@@ -11,7 +11,8 @@
 namespace lk::compress {
 
 Result<std::unique_ptr<CompressionDriver>> CompressionDriver::create(const CompressionSpec& spec,
-                                                                     KvManager* kv, int n_heads) {
+                                                                     KvManager* kv, int n_heads,
+                                                                     const ModelContext* ctx) {
   LK_CHECK(kv != nullptr);
   const KvManagerConfig& c = kv->config();
   if (n_heads <= 0 || n_heads % c.n_kv_heads != 0)
@@ -23,8 +24,25 @@ Result<std::unique_ptr<CompressionDriver>> CompressionDriver::create(const Compr
         "manager from the spec: kv_format_for_spec)",
         spec.text, kv_format_name(spec.format), kv_format_name(c.format));
   LK_ASSIGN_OR_RETURN(std::unique_ptr<KvPolicy> policy, make_token_policy(spec));
+  const DmsModel* model_dms = ctx && ctx->dms && ctx->dms->present() ? ctx->dms : nullptr;
+  if (model_dms && (model_dms->n_kv_heads != c.n_kv_heads || model_dms->n_heads != n_heads))
+    return invalid_argument("compression: the DMS model has {}/{} heads, the cache {}/{}",
+                            model_dms->n_heads, model_dms->n_kv_heads, n_heads, c.n_kv_heads);
   if (policy && policy->name() == "dms") {
     auto* dms = static_cast<DmsPolicy*>(policy.get());
+    const bool threshold_given = std::count(spec.given.begin(), spec.given.end(), "threshold") > 0;
+    if (model_dms && threshold_given)
+      return invalid_argument(
+          "--kv '{}': this model carries its own DMS decisions (dms_* keys in its config.json); "
+          "threshold= is for the training-free form on models without them (use plain 'dms', "
+          "optionally dms:window=W)",
+          spec.text);
+    if (model_dms) {
+      DmsModelConfig mc = model_dms->cfg;
+      if (std::count(spec.given.begin(), spec.given.end(), "window"))
+        mc.window_size = static_cast<int>(spec.params.at("window"));
+      dms->use_model_decisions(mc);
+    }
     if (!dms->from_model() && spec.params.at("threshold") <= 0.0)
       return invalid_argument(
           "--kv '{}': this model carries no DMS decisions (no dms_* keys in its config); use the "
@@ -32,12 +50,17 @@ Result<std::unique_ptr<CompressionDriver>> CompressionDriver::create(const Compr
           spec.text);
   }
   return std::unique_ptr<CompressionDriver>(
-      new CompressionDriver(spec, std::move(policy), kv, n_heads));
+      new CompressionDriver(spec, std::move(policy), kv, n_heads, ctx));
 }
 
 CompressionDriver::CompressionDriver(CompressionSpec spec, std::unique_ptr<KvPolicy> policy,
-                                     KvManager* kv, int n_heads)
+                                     KvManager* kv, int n_heads, const ModelContext* ctx)
     : spec_(std::move(spec)), policy_(std::move(policy)), kv_(kv) {
+  if (ctx && ctx->dms && ctx->dms->present()) {
+    dms_ = ctx->dms;
+    dms_decides_ =
+        policy_ && policy_->name() == "dms" && static_cast<DmsPolicy*>(policy_.get())->from_model();
+  }
   const KvManagerConfig& c = kv_->config();
   n_layers_ = c.n_layers;
   n_kv_ = c.n_kv_heads;
@@ -60,6 +83,7 @@ void CompressionDriver::begin(SeqId seq) {
   for (auto& t : tail_pos_) t.clear();
   quest_total_ = 0;
   quest_read_ = 0;
+  dms_decided_ = dms_evict_decisions_ = 0;
 }
 
 int64_t CompressionDriver::resolve_keep(int64_t tokens) const {
@@ -185,7 +209,40 @@ Status CompressionDriver::after_attention(SeqId seq, int layer, const float* q, 
   }
   if (phase_ == Phase::kDecode && policy_->evicts_during_decode())
     LK_RETURN_IF_ERROR(run_select(seq, layer, Phase::kDecode));
+  if (phase_ == Phase::kPrefill && policy_->evicts_during_prefill())
+    LK_RETURN_IF_ERROR(run_select(seq, layer, Phase::kPrefill));
   return Status::ok();
+}
+
+Status CompressionDriver::before_rope(SeqId seq, int layer, const float* x, float* q,
+                                      int64_t q_stride, std::span<const int32_t> positions) {
+  if (!dms_) return Status::ok();
+  const int64_t n = static_cast<int64_t>(positions.size());
+  if (!dms_decides_) {  // the model's decisions are not used, but its channel stays out
+    dms_->zero_channel(q, q_stride, n);
+    return Status::ok();
+  }
+  dms_logits_.resize(static_cast<size_t>(n * n_kv_));
+  dms_->logits(layer, x, q, q_stride, n, dms_logits_.data());
+  const std::vector<uint8_t> evict = dms_decisions(dms_logits_, n_kv_, dms_->cfg);
+  // The official one-token shift: the decision computed at position p is key p - 1's.
+  std::vector<int32_t> keys;
+  std::vector<uint8_t> flags;
+  for (int64_t i = 0; i < n; ++i) {
+    if (positions[i] == 0) continue;
+    keys.push_back(positions[i] - 1);
+    flags.insert(flags.end(), evict.begin() + i * n_kv_, evict.begin() + (i + 1) * n_kv_);
+  }
+  if (seq == seq_ && !keys.empty()) {
+    static_cast<DmsPolicy*>(policy_.get())->record_decisions(layer, keys, flags, n_kv_);
+    dms_decided_ += static_cast<int64_t>(flags.size());
+    for (uint8_t f : flags) dms_evict_decisions_ += f;
+  }
+  return Status::ok();
+}
+
+void CompressionDriver::after_rope(SeqId, int, float* q, int64_t q_stride, int64_t n) {
+  if (dms_) dms_->zero_channel(q, q_stride, n);
 }
 
 KvHeadView CompressionDriver::filter_view(SeqId seq, int layer, int kv_head, KvHeadView view,
@@ -245,6 +302,13 @@ nlohmann::json CompressionDriver::report() const {
   j["evictions"] = ev;
   j["bytes_saved"] = saved;
   j["heads"] = heads;
+  if (dms_) {
+    j["dms"] = {{"from_model", dms_decides_},
+                {"form", dms_->cfg.separate_alpha ? "projection" : "neuron"},
+                {"decisions", dms_decided_},
+                {"evict_decisions", dms_evict_decisions_}};
+    if (dms_decides_) j["dms"]["window"] = static_cast<DmsPolicy*>(policy_.get())->window();
+  }
   if (spec_.quest) {
     j["quest_pages_total"] = quest_total_.load();
     j["quest_pages_read"] = quest_read_.load();

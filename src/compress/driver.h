@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "compress/dms_model.h"
 #include "compress/observer.h"
 #include "compress/policy.h"
 #include "compress/spec.h"
@@ -43,11 +44,19 @@ struct QuestCounters {
   int64_t pages_read = 0;   // pages it read
 };
 
+// What the driver may need from the model besides its shape (all optional).
+struct ModelContext {
+  std::string model_path;         // head maps are found beside it (duo)
+  const DmsModel* dms = nullptr;  // DMS decisions from the model (dms_* config keys)
+};
+
 class CompressionDriver final : public ForwardObserver {
  public:
-  // n_heads: query heads of the model (group = n_heads / n_kv_heads).
+  // n_heads: query heads of the model (group = n_heads / n_kv_heads). ctx (may be null) must
+  // outlive the driver.
   static Result<std::unique_ptr<CompressionDriver>> create(const CompressionSpec& spec,
-                                                           KvManager* kv, int n_heads);
+                                                           KvManager* kv, int n_heads,
+                                                           const ModelContext* ctx = nullptr);
 
   void begin(SeqId seq);
   void set_phase(Phase p) { phase_ = p; }
@@ -59,6 +68,9 @@ class CompressionDriver final : public ForwardObserver {
                          int64_t q_stride, int n_q) override;
   Status after_attention(SeqId seq, int layer, const float* q, int64_t q_stride,
                          std::span<const int32_t> positions) override;
+  Status before_rope(SeqId seq, int layer, const float* x, float* q, int64_t q_stride,
+                     std::span<const int32_t> positions) override;
+  void after_rope(SeqId seq, int layer, float* q, int64_t q_stride, int64_t n) override;
 
   KvPolicy* policy() const { return policy_.get(); }
   const CompressionSpec& spec() const { return spec_; }
@@ -72,7 +84,7 @@ class CompressionDriver final : public ForwardObserver {
 
  private:
   CompressionDriver(CompressionSpec spec, std::unique_ptr<KvPolicy> policy, KvManager* kv,
-                    int n_heads);
+                    int n_heads, const ModelContext* ctx);
   int64_t resolve_keep(int64_t tokens) const;
   Status run_select(SeqId seq, int layer, Phase phase);
   Status observe_window(SeqId seq, int layer);
@@ -91,6 +103,10 @@ class CompressionDriver final : public ForwardObserver {
   std::vector<std::vector<int32_t>> tail_pos_;
   std::vector<HeadCounters> counters_;  // [layer * n_kv + head]
   std::atomic<int64_t> quest_total_{0}, quest_read_{0};
+  const DmsModel* dms_ = nullptr;                      // the model's DMS (null: none)
+  bool dms_decides_ = false;                           // the dms policy takes the model's decisions
+  std::vector<float> dms_logits_;                      // [n][n_kv] scratch
+  int64_t dms_decided_ = 0, dms_evict_decisions_ = 0;  // decisions seen / saying evict
 };
 
 }  // namespace lk::compress

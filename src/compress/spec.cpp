@@ -180,6 +180,7 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
           return invalid_argument("--kv '{}': {}:{} must be {} in [{}, {}]", text, name, key,
                                   knob->integer ? "an integer" : "a number", knob->lo, knob->hi);
         spec.params[key] = v;
+        spec.given.push_back(key);
       }
       if (name == "dms" && spec.budget.kind != Budget::Kind::kNone)
         return invalid_argument(

@@ -30,6 +30,7 @@ struct CompressionSpec {
   std::string token_method;  // "" or one of token_method_names()
   Budget budget;
   std::map<std::string, double> params;  // the token method's knobs (validated)
+  std::vector<std::string> given;        // knobs given explicitly (the rest are defaults)
   bool has_format = false;               // a hidden-dimension method was given
   KvFormat format = KvFormat::kF16;      // its storage format
   std::string format_method;             // "int8" or "kivi"
