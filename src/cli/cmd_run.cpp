@@ -8,11 +8,15 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "compress/dms_model.h"
+#include "compress/driver.h"
+#include "compress/kv_for_spec.h"
 #include "core/parallel.h"
 #include "engine/forward.h"
 #include "engine/generate.h"
 #include "engine/model_loader.h"
 #include "kv/contiguous_cache.h"
+#include "kv/kv_manager.h"
 #include "model/chat_prompt.h"
 #include "model/tokenizer/tokenizer.h"
 
@@ -33,10 +37,68 @@ Status write_logits(const std::string& path, const std::vector<float>& logits) {
   return ok ? Status::ok() : io_error("short write to '{}'", path);
 }
 
+// The cache and forward pass of one run: the contiguous cache for `full`, else the paged KV
+// manager driven by a compression spec (`--kv`, compress/driver.h). `auto` is the model's own
+// DMS when its config.json carries dms_* keys, else full.
+struct RunKv {
+  compress::DmsModel dms;
+  compress::ModelContext ctx;
+  std::unique_ptr<ContiguousKvCache> cache;
+  std::unique_ptr<KvManager> kv;
+  std::unique_ptr<compress::CompressionDriver> driver;
+  std::unique_ptr<compress::DmsChannelMask> mask;
+  std::unique_ptr<Forward> fwd;
+  std::string spec_text;
+
+  Status init(const Model& m, const std::string& spec_in, KvFormat kv_format, int chunk) {
+    LK_ASSIGN_OR_RETURN(dms, compress::dms_model_load(m.spec, m.source));
+    ctx.model_path = m.source;
+    ctx.dms = &dms;
+    spec_text = spec_in;
+    if (spec_text == "auto")
+      spec_text = dms.present() && !dms.cfg.disable_eviction ? "dms" : "full";
+    auto spec = compress::parse_compression_spec(spec_text);
+    if (!spec) return spec.status();
+    if (spec->is_full()) {
+      LK_ASSIGN_OR_RETURN(cache, contiguous_cache_create(m.spec.n_layers, m.spec.n_kv_heads,
+                                                         m.spec.head_dim, kv_format));
+      fwd = std::make_unique<Forward>(m, cache.get(), ForwardOptions{chunk});
+      if (dms.neuron()) {
+        mask = std::make_unique<compress::DmsChannelMask>(&dms);
+        fwd->set_observer(mask.get());
+      }
+      return Status::ok();
+    }
+    LK_ASSIGN_OR_RETURN(
+        kv, compress::kv_manager_for_spec(*spec,
+                                          {m.spec.n_layers, m.spec.n_kv_heads, m.spec.head_dim,
+                                           m.spec.max_context, m.spec.name},
+                                          kv_format));
+    LK_ASSIGN_OR_RETURN(driver,
+                        compress::CompressionDriver::create(*spec, kv.get(), m.spec.n_heads, &ctx));
+    fwd = std::make_unique<Forward>(m, kv.get(), ForwardOptions{chunk});
+    fwd->set_observer(driver.get());
+    driver->begin(0);
+    return Status::ok();
+  }
+  void hook(GenerateOptions* opt) {
+    if (driver) opt->after_prefill = [this] { return driver->end_prefill(0); };
+  }
+  // One line on stderr: what the compressed cache holds at the end.
+  void report() const {
+    if (!driver) return;
+    const nlohmann::json r = driver->report();
+    fmt::print(stderr, "kv: {} | retained {:.3f} of tokens, {} evictions, {} bytes held\n",
+               spec_text, r["retained_ratio"].get<double>(), r["evictions"].get<int64_t>(),
+               kv->seq_bytes(0));
+    if (r.contains("dms")) fmt::print(stderr, "kv: dms {}\n", r["dms"].dump());
+  }
+};
+
 // --prompt-ids: ids in, ids out (no tokenizer), e.g. for checks against transformers.
 int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& dump_logits,
                  int n_predict, float temp, int top_k, float top_p, int64_t seed, int chunk,
-                 int64_t ctx, KvFormat kv_format) {
+                 int64_t ctx, KvFormat kv_format, const std::string& kv_spec) {
   std::vector<int32_t> ids;
   std::stringstream ss(ids_s);
   std::string item;
@@ -58,12 +120,11 @@ int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& du
   opt.max_context = ctx > 0 ? ctx : m.spec.max_context;
   std::vector<float> prompt_logits;
   if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
-  auto cache =
-      contiguous_cache_create(m.spec.n_layers, m.spec.n_kv_heads, m.spec.head_dim, kv_format);
-  if (!cache) return report_error("run", cache.status());
-  Forward fwd(m, cache->get(), ForwardOptions{chunk});
+  RunKv rk;
+  if (auto st = rk.init(m, kv_spec, kv_format, chunk); !st.is_ok()) return report_error("run", st);
+  rk.hook(&opt);
   bool first = true;
-  auto res = generate(fwd, 0, ids, opt, [&](int32_t id) {
+  auto res = generate(*rk.fwd, 0, ids, opt, [&](int32_t id) {
     std::printf(first ? "%d" : " %d", id);
     first = false;
     std::fflush(stdout);
@@ -71,6 +132,7 @@ int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& du
   });
   if (!res) return report_error("run", res.status());
   std::printf("\n");
+  rk.report();
   if (!dump_logits.empty()) {
     if (auto st = write_logits(dump_logits, prompt_logits); !st.is_ok())
       return report_error("run", st);
@@ -82,7 +144,7 @@ int run_run(int argc, char** argv) {
   CLI::App app{"Generate text with a model on the CPU"};
   std::string model_path, tokenizer_path, prompt, prompt_file, system, template_name;
   std::string prompt_ids_s, dump_logits;
-  std::string kv_format_name_opt = "auto";
+  std::string kv_format_name_opt = "auto", kv_spec = "auto";
   int n_predict = 256, threads = 0, chunk = 512, top_k = 0;
   int64_t ctx = 0;
   float temp = 0.8f, top_p = 0.9f;
@@ -115,6 +177,10 @@ int run_run(int argc, char** argv) {
   app.add_option(
       "--kv-format", kv_format_name_opt,
       "KV cache element type: auto, f16, bf16, f32 (auto: f32 for f32 models, else f16)");
+  app.add_option("--kv", kv_spec,
+                 "KV compression spec (docs/compress.md), e.g. dms, snapkv:0.25, streaming:4x; "
+                 "auto (default): the model's own DMS when its config.json has dms_* keys, else "
+                 "full");
   app.add_option("-c,--ctx", ctx, "context limit in tokens (default: the model's trained context)");
   app.add_option("--chunk", chunk, "prefill chunk size in tokens (default 512)");
   try {
@@ -151,7 +217,7 @@ int run_run(int argc, char** argv) {
   }
   if (!prompt_ids_s.empty())
     return run_ids_mode(m, prompt_ids_s, dump_logits, n_predict, temp, top_k, top_p, seed, chunk,
-                        ctx, kv_format);
+                        ctx, kv_format, kv_spec);
   if (tokenizer_path.empty()) {
     if (m.format == "llama2c") {
       return report_error("run", invalid_argument("{}: llama2.c checkpoints carry no vocabulary; "
@@ -200,16 +266,15 @@ int run_run(int argc, char** argv) {
   if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
   if (auto st = sampler_config_validate(opt.sampler); !st.is_ok()) return report_error("run", st);
 
-  auto cache =
-      contiguous_cache_create(m.spec.n_layers, m.spec.n_kv_heads, m.spec.head_dim, kv_format);
-  if (!cache) return report_error("run", cache.status());
-  Forward fwd(m, cache->get(), ForwardOptions{chunk});
+  RunKv rk;
+  if (auto st = rk.init(m, kv_spec, kv_format, chunk); !st.is_ok()) return report_error("run", st);
+  rk.hook(&opt);
 
   fmt::print(stderr,
-             "longkv run: {} ({}, {}, {} layers, d={}, kv {}), {} prompt tokens, {} threads, "
+             "longkv run: {} ({}, {}, {} layers, d={}, kv {} {}), {} prompt tokens, {} threads, "
              "seed {}\n",
              model_path, m.format, dtype_name(m.main_dtype()), m.spec.n_layers, m.spec.d_model,
-             kv_format_name(kv_format), ids.size(), num_threads(), opt.sampler.seed);
+             kv_format_name(kv_format), rk.spec_text, ids.size(), num_threads(), opt.sampler.seed);
   if (!no_echo && !chat) {
     std::string shown = t.decode(ids);
     std::fwrite(shown.data(), 1, shown.size(), stdout);
@@ -221,7 +286,7 @@ int run_run(int argc, char** argv) {
   } else if (ids.size() == 1 && ids[0] == t.bos_id()) {
     stream.push(ids[0]);
   }
-  auto res = generate(fwd, 0, ids, opt, [&](int32_t id) {
+  auto res = generate(*rk.fwd, 0, ids, opt, [&](int32_t id) {
     const std::string piece = stream.push(id);
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
@@ -236,6 +301,7 @@ int run_run(int argc, char** argv) {
     if (auto st = write_logits(dump_logits, prompt_logits); !st.is_ok())
       return report_error("run", st);
   }
+  rk.report();
   const GenerateResult& r = res.value();
   const double pf = r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0;
   const double dc = r.decode_seconds > 0 ? r.decode_forwards / r.decode_seconds : 0;

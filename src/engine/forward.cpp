@@ -98,6 +98,29 @@ Status Forward::forward(std::span<const SeqBatch> batch, std::vector<float>* log
   return Status::ok();
 }
 
+// Compression hook around RoPE (compress/observer.h): the observer sees the pre-RoPE queries
+// of each piece (DMS reads its decision there), then RoPE runs, then it may edit them again.
+Status Forward::observe_rope(const std::vector<Piece>& pieces, int layer, int64_t q_dim,
+                             int64_t kv_dim, bool adjacent) {
+  const ModelSpec& s = model_.spec;
+  for (const Piece& p : pieces)
+    LK_RETURN_IF_ERROR(observer_->before_rope(p.seq, layer, &x_[p.row0 * s.d_model],
+                                              &q_[p.row0 * q_dim], q_dim,
+                                              std::span<const int32_t>(&pos_[p.row0], p.n)));
+  const int64_t T = pieces.back().row0 + pieces.back().n;
+  pool_for(
+      T,
+      [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          rope(&q_[r * q_dim], s.n_heads, s.head_dim, &cos_sin_[r * s.head_dim], adjacent);
+          rope(&k_[r * kv_dim], s.n_kv_heads, s.head_dim, &cos_sin_[r * s.head_dim], adjacent);
+        }
+      },
+      4);
+  for (const Piece& p : pieces) observer_->after_rope(p.seq, layer, &q_[p.row0 * q_dim], q_dim, p.n);
+  return Status::ok();
+}
+
 Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& pieces_in,
                      int64_t T, std::vector<float>* logits,
                      const std::vector<int64_t>& logit_base) {
@@ -174,11 +197,14 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
               for (int h = 0; h < n_kv; ++h)
                 rmsnorm(k + h * D, k + h * D, f32(L.k_norm), D, s.rms_eps);
             }
-            rope(q, n_heads, D, &cos_sin_[r * D], adjacent);
-            rope(k, n_kv, D, &cos_sin_[r * D], adjacent);
+            if (!observer_) {
+              rope(q, n_heads, D, &cos_sin_[r * D], adjacent);
+              rope(k, n_kv, D, &cos_sin_[r * D], adjacent);
+            }
           }
         },
         4);
+    if (observer_) LK_RETURN_IF_ERROR(observe_rope(pieces, l, q_dim, kv_dim, adjacent));
     for (const Piece& p : pieces) {
       LK_RETURN_IF_ERROR(cache_->append(p.seq, l, std::span<const int32_t>(&pos_[p.row0], p.n),
                                         &k_[p.row0 * kv_dim], &v_[p.row0 * kv_dim]));

@@ -61,6 +61,8 @@ class Forward {
   Status step(std::span<const SeqBatch> batch, const std::vector<Piece>& pieces, int64_t T,
               std::vector<float>* logits, const std::vector<int64_t>& logit_row_base);
   void ensure_buffers(int64_t T);
+  Status observe_rope(const std::vector<Piece>& pieces, int layer, int64_t q_dim, int64_t kv_dim,
+                      bool adjacent);
 
   const Model& model_;
   KvCache* cache_;

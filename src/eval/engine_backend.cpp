@@ -2,7 +2,9 @@
 
 #include <filesystem>
 
+#include "compress/dms_model.h"
 #include "compress/driver.h"
+#include "compress/kv_for_spec.h"
 #include "compress/spec.h"
 #include "core/timer.h"
 #include "engine/forward.h"
@@ -61,6 +63,14 @@ class EngineModelRunner final : public ModelRunner {
                                                         full_kv_format(model_)));
     forward_ = std::make_unique<Forward>(model_, cache_.get());
     active_ = forward_.get();
+    LK_ASSIGN_OR_RETURN(dms_, compress::dms_model_load(s, model_.source));
+    ctx_.model_path = model_.source;
+    ctx_.dms = &dms_;
+    // A neuron-form DMS model keeps its decision channel out of attention even uncompressed.
+    if (dms_.neuron()) {
+      dms_mask_ = std::make_unique<compress::DmsChannelMask>(&dms_);
+      forward_->set_observer(dms_mask_.get());
+    }
     return Status::ok();
   }
 
@@ -132,7 +142,7 @@ class EngineModelRunner final : public ModelRunner {
   KvStats kv_stats() const override {
     KvStats st{peak_, read_, read_tokens_};
     if (compressed()) {
-      st.held_bytes = kv_->seq_bytes(seq_);
+      st.held_bytes = kv_->seq_bytes(seq_) + driver_->side_bytes();
       st.compression = driver_->report().dump();
     } else {
       st.held_bytes = cache_->bytes_used();
@@ -169,7 +179,8 @@ class EngineModelRunner final : public ModelRunner {
   Status run(std::span<const int32_t> ids) {
     SeqBatch b{seq_, ids, false};
     LK_RETURN_IF_ERROR(active_->forward({&b, 1}, &logits_));
-    peak_ = std::max(peak_, compressed() ? kv_->seq_bytes(seq_) : cache_->bytes_used());
+    peak_ = std::max(
+        peak_, compressed() ? kv_->seq_bytes(seq_) + driver_->side_bytes() : cache_->bytes_used());
     return Status::ok();
   }
 
@@ -184,24 +195,16 @@ class EngineModelRunner final : public ModelRunner {
   Status begin_compressed(const std::string& method) {
     LK_ASSIGN_OR_RETURN(compress::CompressionSpec spec, compress::parse_compression_spec(method));
     const ModelSpec& s = model_.spec;
-    KvManagerConfig c;
-    c.n_layers = s.n_layers;
-    c.n_kv_heads = s.n_kv_heads;
-    c.head_dim = s.head_dim;
-    c.block_tokens = 16;
-    c.format = compress::kv_format_for_spec(spec, full_kv_format(model_));
-    c.residual_format = KvFormat::kF16;
-    // Room for the whole context uncompressed in f32 (the prefill holds the prompt before
-    // the policy selects), with slack for partial blocks.
-    c.budget_bytes = (s.max_context + 64 * c.block_tokens) * int64_t{s.n_layers} * s.n_kv_heads *
-                     s.head_dim * 2 * 4 + (int64_t{1} << 20);
-    c.model_digest = model_name();
-    c.prefix_cache = false;
-    if (!kv_ || kv_->config().format != c.format) {
+    const KvFormat format = compress::kv_format_for_spec(spec, full_kv_format(model_));
+    if (!kv_ || kv_->config().format != format) {
       kv_.reset();
-      LK_ASSIGN_OR_RETURN(kv_, KvManager::create(c));
+      LK_ASSIGN_OR_RETURN(
+          kv_, compress::kv_manager_for_spec(
+                   spec, {s.n_layers, s.n_kv_heads, s.head_dim, s.max_context, model_name()},
+                   full_kv_format(model_)));
     }
-    LK_ASSIGN_OR_RETURN(driver_, compress::CompressionDriver::create(spec, kv_.get(), s.n_heads));
+    LK_ASSIGN_OR_RETURN(driver_,
+                        compress::CompressionDriver::create(spec, kv_.get(), s.n_heads, &ctx_));
     cforward_ = std::make_unique<Forward>(model_, kv_.get());
     cforward_->set_observer(driver_.get());
     active_ = cforward_.get();
@@ -210,6 +213,9 @@ class EngineModelRunner final : public ModelRunner {
   }
 
   Model model_;
+  compress::DmsModel dms_;  // the model's own DMS decisions (dms_* config keys), if any
+  compress::ModelContext ctx_;
+  std::unique_ptr<compress::DmsChannelMask> dms_mask_;
   TokenizerCounter counter_;
   std::shared_ptr<const Tokenizer> tok_;
   std::unique_ptr<ContiguousKvCache> cache_;
