@@ -6,8 +6,8 @@
 #include <mutex>
 #include <unordered_set>
 
-#include "core/first_error.h"
 #include "core/check.h"
+#include "core/first_error.h"
 #include "core/parallel.h"
 #include "engine/rope_freqs.h"
 #include "kernels/attention.h"
@@ -25,7 +25,7 @@ const float* f32(const TensorView& t) {
   return static_cast<const float*>(t.data);
 }
 
-constexpr int kAttentionQueryChunk = 64;  // queries per attention task in prefill
+constexpr int kAttentionQueryChunk = 64;   // queries per attention task in prefill
 constexpr int64_t kMinSplitTokens = 1024;  // split-K parts hold at least this many tokens
 
 }  // namespace
@@ -119,7 +119,8 @@ Status Forward::observe_rope(const std::vector<Piece>& pieces, int layer, int64_
         }
       },
       4);
-  for (const Piece& p : pieces) observer_->after_rope(p.seq, layer, &q_[p.row0 * q_dim], q_dim, p.n);
+  for (const Piece& p : pieces)
+    observer_->after_rope(p.seq, layer, &q_[p.row0 * q_dim], q_dim, p.n);
   return Status::ok();
 }
 

@@ -85,8 +85,8 @@ class Forward {
   std::vector<float> tmp_;        // [T][d_model]
   std::vector<AttentionTask> tasks_split_;
   std::vector<float> split_out_, split_lse_;  // split-K partial rows and their log-sum-exp
-  std::vector<float> cos_sin_;    // [T][head_dim / 2][2]
-  std::vector<int32_t> pos_;      // [T]
+  std::vector<float> cos_sin_;                // [T][head_dim / 2][2]
+  std::vector<int32_t> pos_;                  // [T]
 };
 
 }  // namespace lk

@@ -160,11 +160,11 @@ inline __m512 load16(const void* base, int64_t i) {
   if constexpr (F == KvFormat::kF32) {
     return _mm512_loadu_ps(static_cast<const float*>(base) + i);
   } else if constexpr (F == KvFormat::kF16) {
-    return _mm512_cvtph_ps(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i)));
+    return _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i)));
   } else {
-    const __m256i v =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i));
+    const __m256i v = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
   }
 }
@@ -339,7 +339,8 @@ Status attention_kv_head_lse(const KvHeadView& view, const AttentionQuery& qs, f
         }
       }
 #ifdef LK_ATTN_FUSED_V
-      if (fused_v) accumulate_rows(run.format, out_rows.data(), p_rows.data(), rows, run.v, t0, n, D);
+      if (fused_v)
+        accumulate_rows(run.format, out_rows.data(), p_rows.data(), rows, run.v, t0, n, D);
 #endif
     }
   }

@@ -17,15 +17,17 @@ constexpr int kLanes = 16;  // activation rows per group
 #if defined(__AVX512F__)
 #define LK_GEMM_FLOAT 1
 
-// out[r][j * 16 + lane] = dot(w row r, activation row (g0 + j) * 16 + lane), j < NG.
+// acc[(j * kRows + r) * 16 + lane] += sum over k in [k0, k1) of w[r][k] * x(row (g0 + j) * 16
+// + lane)[k], j < NG: a 8 x 16·NG register tile, the weight broadcast, no horizontal sums.
 template <int NG>
-void tile_kernel(const float* w, int64_t n, const FloatActivations& a, int64_t g0, float* out) {
+void tile_kernel(const float* w, int64_t n, const FloatActivations& a, int64_t g0, int64_t k0,
+                 int64_t k1, float* acc_mem) {
   __m512 acc[kRows][NG];
   for (int r = 0; r < kRows; ++r)
-    for (int j = 0; j < NG; ++j) acc[r][j] = _mm512_setzero_ps();
+    for (int j = 0; j < NG; ++j) acc[r][j] = _mm512_loadu_ps(acc_mem + (j * kRows + r) * kLanes);
   const float* x[NG];
   for (int j = 0; j < NG; ++j) x[j] = a.data.data() + (g0 + j) * n * kLanes;
-  for (int64_t k = 0; k < n; ++k) {
+  for (int64_t k = k0; k < k1; ++k) {
     __m512 xv[NG];
     for (int j = 0; j < NG; ++j) xv[j] = _mm512_loadu_ps(x[j] + k * kLanes);
     for (int r = 0; r < kRows; ++r) {
@@ -34,7 +36,7 @@ void tile_kernel(const float* w, int64_t n, const FloatActivations& a, int64_t g
     }
   }
   for (int r = 0; r < kRows; ++r)
-    for (int j = 0; j < NG; ++j) _mm512_storeu_ps(out + (r * NG + j) * kLanes, acc[r][j]);
+    for (int j = 0; j < NG; ++j) _mm512_storeu_ps(acc_mem + (j * kRows + r) * kLanes, acc[r][j]);
 }
 #endif
 
@@ -79,24 +81,32 @@ Status gemm_float_rows(const TensorView& w, int64_t r0, int64_t r1, const FloatA
   const int64_t n = w.ne[0];
   thread_local std::vector<float> panel;  // [kRows][n] f32
   panel.resize(kRows * n);
-  alignas(64) float out[kRows * 2 * kLanes];
+  // k in blocks so the activation panels of a block (groups x kKc x 64 B, 512 KiB at 512
+  // rows) stay in L2 while the tile's rows sweep them; partial sums wait in acc.
+  constexpr int64_t kKc = 256;
+  thread_local std::vector<float> acc;  // [groups][kRows][16]
   for (int64_t t0 = r0; t0 < r1; t0 += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - t0));
     for (int r = 0; r < nr; ++r) LK_RETURN_IF_ERROR(row_to_f32(w, t0 + r, panel.data() + r * n));
     std::fill(panel.begin() + nr * n, panel.end(), 0.0f);
-    for (int64_t g = 0; g < a.groups; g += 2) {
-      const int ng = a.groups - g >= 2 ? 2 : 1;
-      if (ng == 2) {
-        tile_kernel<2>(panel.data(), n, a, g, out);
-      } else {
-        tile_kernel<1>(panel.data(), n, a, g, out);
-      }
-      for (int j = 0; j < ng; ++j) {
-        const int lanes = static_cast<int>(std::min<int64_t>(kLanes, a.rows - (g + j) * kLanes));
-        for (int l = 0; l < lanes; ++l) {
-          float* yr = y + ((g + j) * kLanes + l) * y_stride + t0;
-          for (int r = 0; r < nr; ++r) yr[r] = out[(r * ng + j) * kLanes + l];
+    acc.assign(a.groups * kRows * kLanes, 0.0f);
+    for (int64_t k0 = 0; k0 < n; k0 += kKc) {
+      const int64_t k1 = std::min(n, k0 + kKc);
+      for (int64_t g = 0; g < a.groups; g += 2) {
+        float* am = acc.data() + g * kRows * kLanes;
+        if (a.groups - g >= 2) {
+          tile_kernel<2>(panel.data(), n, a, g, k0, k1, am);
+        } else {
+          tile_kernel<1>(panel.data(), n, a, g, k0, k1, am);
         }
+      }
+    }
+    for (int64_t g = 0; g < a.groups; ++g) {
+      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, a.rows - g * kLanes));
+      const float* am = acc.data() + g * kRows * kLanes;
+      for (int l = 0; l < lanes; ++l) {
+        float* yr = y + (g * kLanes + l) * y_stride + t0;
+        for (int r = 0; r < nr; ++r) yr[r] = am[r * kLanes + l];
       }
     }
   }

@@ -7,8 +7,8 @@
 #include <mutex>
 #include <vector>
 
-#include "core/first_error.h"
 #include "core/check.h"
+#include "core/first_error.h"
 #include "core/parallel.h"
 #include "kernels/gemm_float.h"
 #include "kernels/gemm_int8.h"
