@@ -14,7 +14,7 @@ PIP_PACKAGES := numpy gguf tokenizers safetensors
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps pydeps build run test test-asan bench format clean
+.PHONY: all deps pydeps build run test test-asan bench format clean kvpress-venv kvpress-compare
 
 all: build
 
@@ -51,6 +51,24 @@ test-asan: deps
 bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLONGKV_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Agreement with kvpress (docs/eval.md): kvpress pins an older transformers than a current
+# system, so it gets its own venv that reuses the system's torch. Not part of `make test`'s
+# requirements: tests/python/test_kvpress_compare.py skips without it.
+KVPRESS_VENV ?= .venv/kvpress
+KVPRESS_PIP  := kvpress==0.5.5 transformers==5.2.0
+KVPRESS_MODEL ?= ../shared/models/stories260K-hf
+
+kvpress-venv:
+	@[ -x $(KVPRESS_VENV)/bin/python ] || python3 -m venv --system-site-packages $(KVPRESS_VENV)
+	@$(KVPRESS_VENV)/bin/python -c "import kvpress" 2>/dev/null || $(KVPRESS_VENV)/bin/pip install -q $(KVPRESS_PIP)
+
+kvpress-compare: build kvpress-venv
+	mkdir -p $(BUILD)/kvpress
+	./$(BUILD)/longkv eval -m $(KVPRESS_MODEL) --tasks passkey,niah_single --lengths 400 -n 2 \
+	  --export-tasks $(BUILD)/kvpress/tasks.jsonl
+	$(KVPRESS_VENV)/bin/python tools/kvpress_compare.py --trace --hf-model $(KVPRESS_MODEL) \
+	  --tasks $(BUILD)/kvpress/tasks.jsonl --longkv-binary ./$(BUILD)/longkv --pairs all --out $(BUILD)/kvpress/trace.json
 
 format:
 	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

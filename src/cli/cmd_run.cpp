@@ -8,12 +8,16 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "compress/dms_model.h"
+#include "compress/driver.h"
+#include "compress/kv_for_spec.h"
 #include "core/parallel.h"
 #include "engine/context_switch.h"
 #include "engine/forward.h"
+#include "engine/kv_setup.h"
 #include "engine/generate.h"
 #include "engine/model_loader.h"
-#include "engine/kv_setup.h"
+#include "kv/kv_manager.h"
 #include "model/chat_prompt.h"
 #include "model/tokenizer/tokenizer.h"
 
@@ -34,20 +38,99 @@ Status write_logits(const std::string& path, const std::vector<float>& logits) {
   return ok ? Status::ok() : io_error("short write to '{}'", path);
 }
 
-// The KV cache of one generation: its default budget holds the prompt plus n_predict tokens
-// (at most the context limit).
-Result<EngineKvCache> make_run_cache(const Model& m, KvCacheOptions o, int64_t n_prompt,
-                                     int n_predict, int64_t max_context) {
-  o.max_tokens = n_prompt + n_predict;
-  if (max_context > 0) o.max_tokens = std::min(o.max_tokens, max_context);
-  return make_engine_kv_cache(m, o);
+// The cache and forward pass of one run: for `full` the cache --kv-cache/--kv-format/
+// --kv-budget/--kv-block select (engine/kv_setup.h: the paged KV manager by default), else the
+// paged KV manager driven by a compression spec (`--kv`, compress/driver.h). `auto` is the
+// model's own DMS when its config.json carries dms_* keys, else full. The --swap-every drill
+// runs on whichever manager holds the sequence.
+struct RunKv {
+  compress::DmsModel dms;
+  compress::ModelContext ctx;
+  EngineKvCache full;  // `full`
+  std::unique_ptr<KvManager> kv;  // compressed specs
+  std::unique_ptr<compress::CompressionDriver> driver;
+  std::unique_ptr<compress::DmsChannelMask> mask;
+  std::unique_ptr<Forward> fwd;
+  std::unique_ptr<ContextSwitcher> switcher;
+  std::string spec_text;
+  KvFormat format = KvFormat::kF16;
+
+  // max_tokens: prompt + tokens to generate (sizes the default --kv-budget).
+  Status init(const Model& m, const std::string& spec_in, KvCacheOptions kvo, int64_t max_tokens,
+              int chunk, const ContextSwitchOptions& swo) {
+    LK_ASSIGN_OR_RETURN(dms, compress::dms_model_load(m.spec, m.source));
+    ctx.model_path = m.source;
+    ctx.dms = &dms;
+    spec_text = spec_in;
+    if (spec_text == "auto")
+      spec_text = dms.present() && !dms.cfg.disable_eviction ? "dms" : "full";
+    auto spec = compress::parse_compression_spec(spec_text);
+    if (!spec) return spec.status();
+    LK_ASSIGN_OR_RETURN(format, engine_kv_format(m, kvo.format));
+    if (spec->is_full()) {
+      kvo.max_tokens = max_tokens;
+      LK_ASSIGN_OR_RETURN(full, make_engine_kv_cache(m, kvo));
+      fwd = std::make_unique<Forward>(m, full.cache.get(), ForwardOptions{chunk});
+      if (dms.neuron()) {
+        mask = std::make_unique<compress::DmsChannelMask>(&dms);
+        fwd->set_observer(mask.get());
+      }
+    } else {
+      if (kvo.cache != "paged" || !kvo.budget.empty() || kvo.block_tokens != 0)
+        return invalid_argument(
+            "--kv-cache, --kv-budget and --kv-block apply to --kv full; --kv {} sizes its own "
+            "paged cache",
+            spec_text);
+      LK_ASSIGN_OR_RETURN(
+          kv, compress::kv_manager_for_spec(*spec,
+                                            {m.spec.n_layers, m.spec.n_kv_heads, m.spec.head_dim,
+                                             m.spec.max_context, m.spec.name},
+                                            format));
+      LK_ASSIGN_OR_RETURN(
+          driver, compress::CompressionDriver::create(*spec, kv.get(), m.spec.n_heads, &ctx));
+      fwd = std::make_unique<Forward>(m, kv.get(), ForwardOptions{chunk});
+      fwd->set_observer(driver.get());
+      driver->begin(0);
+    }
+    LK_ASSIGN_OR_RETURN(switcher, ContextSwitcher::create(swo, manager()));
+    return Status::ok();
+  }
+  KvManager* manager() const { return kv ? kv.get() : full.manager; }
+  std::string describe() const {
+    return kv ? fmt::format("{} {}", kv_format_name(kv->config().format), spec_text)
+              : full.describe();
+  }
+  void hook(GenerateOptions* opt) {
+    if (driver) opt->after_prefill = [this] { return driver->end_prefill(0); };
+  }
+  // stderr: swaps, the pool's bytes, and what a compressed cache holds at the end.
+  void report() const {
+    if (const std::string sw = switcher->summary(); !sw.empty()) fmt::print(stderr, "{}\n", sw);
+    if (full.manager) {
+      const KvUsage u = full.manager->usage();
+      fmt::print(stderr, "kv: {} blocks, {:.3f} MiB of {:.3f} MiB budget ({})\n", u.blocks_in_use,
+                 u.used_bytes / 1048576.0, u.budget_bytes / 1048576.0, full.describe());
+    }
+    if (!driver) return;
+    const nlohmann::json r = driver->report();
+    fmt::print(stderr, "kv: {} | retained {:.3f} of tokens, {} evictions, {} bytes held\n",
+               spec_text, r["retained_ratio"].get<double>(), r["evictions"].get<int64_t>(),
+               kv->seq_bytes(0));
+    if (r.contains("dms")) fmt::print(stderr, "kv: dms {}\n", r["dms"].dump());
+  }
+};
+
+// Tokens one generation may reach: prompt + n_predict, at most the context limit.
+int64_t run_tokens(size_t n_prompt, int n_predict, int64_t max_context) {
+  const int64_t n = static_cast<int64_t>(n_prompt) + n_predict;
+  return max_context > 0 ? std::min(n, max_context) : n;
 }
 
 // --prompt-ids: ids in, ids out (no tokenizer), e.g. for checks against transformers.
 int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& dump_logits,
                  int n_predict, float temp, int top_k, float top_p, int64_t seed, int chunk,
-                 int64_t ctx, const KvCacheOptions& kv_options,
-                 const ContextSwitchOptions& swap_options) {
+                 int64_t ctx, const KvCacheOptions& kvo, const std::string& kv_spec,
+                 const ContextSwitchOptions& swo) {
   std::vector<int32_t> ids;
   std::stringstream ss(ids_s);
   std::string item;
@@ -69,25 +152,24 @@ int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& du
   opt.max_context = ctx > 0 ? ctx : m.spec.max_context;
   std::vector<float> prompt_logits;
   if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
-  auto kv = make_run_cache(m, kv_options, static_cast<int64_t>(ids.size()), n_predict,
-                           opt.max_context);
-  if (!kv) return report_error("run", kv.status());
-  Forward fwd(m, kv->cache.get(), ForwardOptions{chunk});
-  auto switcher = ContextSwitcher::create(swap_options, kv->manager);
-  if (!switcher) return report_error("run", switcher.status());
+  RunKv rk;
+  if (auto st = rk.init(m, kv_spec, kvo, run_tokens(ids.size(), n_predict, opt.max_context), chunk,
+                        swo);
+      !st.is_ok())
+    return report_error("run", st);
+  rk.hook(&opt);
   Status swap_status;
   int64_t n_out = 0;
-  auto res = generate(fwd, 0, ids, opt, [&](int32_t id) {
+  auto res = generate(*rk.fwd, 0, ids, opt, [&](int32_t id) {
     std::printf(n_out == 0 ? "%d" : " %d", id);
     std::fflush(stdout);
-    swap_status = (*switcher)->after_token(fwd, 0, ++n_out);
+    swap_status = rk.switcher->after_token(*rk.fwd, 0, ++n_out);
     return swap_status.is_ok();
   });
   if (!res) return report_error("run", res.status());
   if (!swap_status.is_ok()) return report_error("run", swap_status);
-  if (const std::string sw = (*switcher)->summary(); !sw.empty())
-    fmt::print(stderr, "{}\n", sw);
   std::printf("\n");
+  rk.report();
   if (!dump_logits.empty()) {
     if (auto st = write_logits(dump_logits, prompt_logits); !st.is_ok())
       return report_error("run", st);
@@ -99,6 +181,7 @@ int run_run(int argc, char** argv) {
   CLI::App app{"Generate text with a model on the CPU"};
   std::string model_path, tokenizer_path, prompt, prompt_file, system, template_name;
   std::string prompt_ids_s, dump_logits;
+  std::string kv_spec = "auto";
   KvCacheOptions kvo;
   ContextSwitchOptions swo;
   int n_predict = 256, threads = 0, chunk = 512, top_k = 0;
@@ -131,10 +214,11 @@ int run_run(int argc, char** argv) {
   app.add_option("--tokenizer", tokenizer_path,
                  "tokenizer file or folder (needed for llama2.c .bin models; default: the model)");
   app.add_option("--kv-cache", kvo.cache,
-                 "KV cache: paged (block pool with a byte budget; default) or contiguous");
+                 "KV cache for --kv full: paged (block pool with a byte budget; default) or "
+                 "contiguous");
   app.add_option("--kv-format", kvo.format,
                  "KV storage: auto, f32, f16, bf16, int8, int4 (kivi4), int2 (kivi2) "
-                 "(auto: f32 for f32 models, else f16; int formats need --kv-cache paged)");
+                 "(auto: f32 for f32 models, else f16; int formats need the paged cache)");
   app.add_option("--kv-budget", kvo.budget,
                  "paged cache byte budget, e.g. 64MiB, 2GiB, 1GB, 123456 (default: exactly what "
                  "prompt + -n tokens need)");
@@ -148,6 +232,10 @@ int run_run(int argc, char** argv) {
   app.add_option("--swap-fault", swo.fault,
                  "fault drill for --swap-every: none, lose or corrupt every tier copy (swap-in "
                  "then recomputes from the tokens; the output must not change)");
+  app.add_option("--kv", kv_spec,
+                 "KV compression spec (docs/compress.md), e.g. dms, snapkv:0.25, streaming:4x; "
+                 "auto (default): the model's own DMS when its config.json has dms_* keys, else "
+                 "full");
   app.add_option("-c,--ctx", ctx, "context limit in tokens (default: the model's trained context)");
   app.add_option("--chunk", chunk, "prefill chunk size in tokens (default 512)");
   try {
@@ -176,7 +264,7 @@ int run_run(int argc, char** argv) {
   if (auto f = engine_kv_format(m, kvo.format); !f) return report_error("run", f.status());
   if (!prompt_ids_s.empty())
     return run_ids_mode(m, prompt_ids_s, dump_logits, n_predict, temp, top_k, top_p, seed, chunk,
-                        ctx, kvo, swo);
+                        ctx, kvo, kv_spec, swo);
   if (tokenizer_path.empty()) {
     if (m.format == "llama2c") {
       return report_error("run", invalid_argument("{}: llama2.c checkpoints carry no vocabulary; "
@@ -225,11 +313,12 @@ int run_run(int argc, char** argv) {
   if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
   if (auto st = sampler_config_validate(opt.sampler); !st.is_ok()) return report_error("run", st);
 
-  auto kv = make_run_cache(m, kvo, static_cast<int64_t>(ids.size()), n_predict, opt.max_context);
-  if (!kv) return report_error("run", kv.status());
-  Forward fwd(m, kv->cache.get(), ForwardOptions{chunk});
-  auto switcher = ContextSwitcher::create(swo, kv->manager);
-  if (!switcher) return report_error("run", switcher.status());
+  RunKv rk;
+  if (auto st = rk.init(m, kv_spec, kvo, run_tokens(ids.size(), n_predict, opt.max_context), chunk,
+                        swo);
+      !st.is_ok())
+    return report_error("run", st);
+  rk.hook(&opt);
   Status swap_status;
   int64_t n_out = 0;
 
@@ -237,7 +326,7 @@ int run_run(int argc, char** argv) {
              "longkv run: {} ({}, {}, {} layers, d={}, kv {}), {} prompt tokens, {} threads, "
              "seed {}\n",
              model_path, m.format, dtype_name(m.main_dtype()), m.spec.n_layers, m.spec.d_model,
-             kv->describe(), ids.size(), num_threads(), opt.sampler.seed);
+             rk.describe(), ids.size(), num_threads(), opt.sampler.seed);
   if (!no_echo && !chat) {
     std::string shown = t.decode(ids);
     std::fwrite(shown.data(), 1, shown.size(), stdout);
@@ -249,11 +338,11 @@ int run_run(int argc, char** argv) {
   } else if (ids.size() == 1 && ids[0] == t.bos_id()) {
     stream.push(ids[0]);
   }
-  auto res = generate(fwd, 0, ids, opt, [&](int32_t id) {
+  auto res = generate(*rk.fwd, 0, ids, opt, [&](int32_t id) {
     const std::string piece = stream.push(id);
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
-    swap_status = (*switcher)->after_token(fwd, 0, ++n_out);
+    swap_status = rk.switcher->after_token(*rk.fwd, 0, ++n_out);
     return swap_status.is_ok();
   });
   if (!res) return report_error("run", res.status());
@@ -266,6 +355,7 @@ int run_run(int argc, char** argv) {
     if (auto st = write_logits(dump_logits, prompt_logits); !st.is_ok())
       return report_error("run", st);
   }
+  rk.report();
   const GenerateResult& r = res.value();
   const double pf = r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0;
   const double dc = r.decode_seconds > 0 ? r.decode_forwards / r.decode_seconds : 0;
@@ -278,12 +368,6 @@ int run_run(int argc, char** argv) {
                : r.stopped_by_context   ? " [context full]"
                : r.stopped_by_kv_budget ? " [kv budget full]"
                                         : "");
-  if (const std::string sw = (*switcher)->summary(); !sw.empty()) fmt::print(stderr, "{}\n", sw);
-  if (kv->manager) {
-    const KvUsage u = kv->manager->usage();
-    fmt::print(stderr, "kv: {} blocks, {:.3f} MiB of {:.3f} MiB budget ({})\n", u.blocks_in_use,
-               u.used_bytes / 1048576.0, u.budget_bytes / 1048576.0, kv->describe());
-  }
   return 0;
 }
 

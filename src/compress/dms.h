@@ -83,6 +83,7 @@ class DmsPolicy final : public KvPolicy {
   bool observes_decode() const override { return !from_model_; }
   int observation_window() const override { return from_model_ ? 0 : -1; }
   bool evicts_during_decode() const override { return true; }
+  bool evicts_during_prefill() const override { return true; }
   // Training-free form: accumulates the attention each token receives inside its window.
   void observe(const AttentionObservation& obs) override;
   // Evicts every held token whose decision says evict and whose window has passed.
@@ -92,7 +93,8 @@ class DmsPolicy final : public KvPolicy {
   // The model carries decisions: use them (window from the model config unless overridden).
   void use_model_decisions(const DmsModelConfig& cfg);
   bool from_model() const { return from_model_; }
-  // Model form: decisions of tokens at `positions` for `layer`: evict [n][n_kv_heads].
+  // Model form: decisions for the keys at `positions` of `layer`: evict [n][n_kv_heads]
+  // (the caller applies the official one-token shift: token p decides key p - 1).
   void record_decisions(int layer, std::span<const int32_t> positions,
                         std::span<const uint8_t> evict, int n_kv_heads);
   // Tokens decided "evict" whose window has not passed yet (for counters and tests).

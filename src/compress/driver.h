@@ -20,6 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "compress/demote.h"
+#include "compress/dms_model.h"
+#include "compress/minicache.h"
 #include "compress/observer.h"
 #include "compress/policy.h"
 #include "compress/spec.h"
@@ -43,11 +46,19 @@ struct QuestCounters {
   int64_t pages_read = 0;   // pages it read
 };
 
+// What the driver may need from the model besides its shape (all optional).
+struct ModelContext {
+  std::string model_path;         // head maps are found beside it (duo)
+  const DmsModel* dms = nullptr;  // DMS decisions from the model (dms_* config keys)
+};
+
 class CompressionDriver final : public ForwardObserver {
  public:
-  // n_heads: query heads of the model (group = n_heads / n_kv_heads).
+  // n_heads: query heads of the model (group = n_heads / n_kv_heads). ctx (may be null) must
+  // outlive the driver.
   static Result<std::unique_ptr<CompressionDriver>> create(const CompressionSpec& spec,
-                                                           KvManager* kv, int n_heads);
+                                                           KvManager* kv, int n_heads,
+                                                           const ModelContext* ctx = nullptr);
 
   void begin(SeqId seq);
   void set_phase(Phase p) { phase_ = p; }
@@ -59,6 +70,9 @@ class CompressionDriver final : public ForwardObserver {
                          int64_t q_stride, int n_q) override;
   Status after_attention(SeqId seq, int layer, const float* q, int64_t q_stride,
                          std::span<const int32_t> positions) override;
+  Status before_rope(SeqId seq, int layer, const float* x, float* q, int64_t q_stride,
+                     std::span<const int32_t> positions) override;
+  void after_rope(SeqId seq, int layer, float* q, int64_t q_stride, int64_t n) override;
 
   KvPolicy* policy() const { return policy_.get(); }
   const CompressionSpec& spec() const { return spec_; }
@@ -67,15 +81,23 @@ class CompressionDriver final : public ForwardObserver {
   // Counters [layer * n_kv_heads + kv_head] (held refreshed from the manager).
   std::vector<HeadCounters> counters() const;
   QuestCounters quest_counters() const { return {quest_total_.load(), quest_read_.load()}; }
+  // Bytes the policy keeps outside the pool (MiniCache's merged store); count them with the
+  // manager's bytes for this sequence.
+  int64_t side_bytes() const { return side_bytes_; }
   // The report eval embeds: method, budget, totals, per-head counters, notes.
   nlohmann::json report() const;
 
  private:
   CompressionDriver(CompressionSpec spec, std::unique_ptr<KvPolicy> policy, KvManager* kv,
-                    int n_heads);
+                    int n_heads, const ModelContext* ctx);
   int64_t resolve_keep(int64_t tokens) const;
   Status run_select(SeqId seq, int layer, Phase phase);
   Status observe_window(SeqId seq, int layer);
+  Status apply_duo(SeqId seq, int layer);
+  // kv_->evict, or (demote) the rows first to the demotion store.
+  Status evict(SeqId seq, int layer, int kv_head, std::span<const int32_t> positions);
+  Status apply_minicache(SeqId seq);       // merge the pairs' new tokens (after a prefill)
+  void rebuild_minicache_runs(int layer);  // streaming heads keep sinks + window
 
   CompressionSpec spec_;
   std::unique_ptr<KvPolicy> policy_;
@@ -91,6 +113,26 @@ class CompressionDriver final : public ForwardObserver {
   std::vector<std::vector<int32_t>> tail_pos_;
   std::vector<HeadCounters> counters_;  // [layer * n_kv + head]
   std::atomic<int64_t> quest_total_{0}, quest_read_{0};
+  // MiniCache: merged tokens [pair * n_kv + head] (pair p merges layers start + 2p, + 1) and
+  // the reconstruction each merged layer's attention reads [layer * n_kv + head].
+  struct Recon {
+    std::vector<float> k, v;  // [n][D] f32 (magnitude x direction)
+    std::vector<int32_t> positions;
+  };
+  std::unique_ptr<DemotionStore> demoted_;  // demote: evicted tokens in the host tier
+  std::atomic<int64_t> recall_errors_{0};
+  std::string recall_error_;
+  std::mutex recall_mu_;
+  int mc_start_ = -1, mc_pairs_ = 0;
+  std::vector<MergedTokens> merged_;
+  std::vector<Recon> recon_;
+  int64_t side_bytes_ = 0;
+  std::vector<bool> duo_retrieval_;  // [layer * n_kv + head] (empty: no duo)
+  std::string duo_map_path_;
+  const DmsModel* dms_ = nullptr;                      // the model's DMS (null: none)
+  bool dms_decides_ = false;                           // the dms policy takes the model's decisions
+  std::vector<float> dms_logits_;                      // [n][n_kv] scratch
+  int64_t dms_decided_ = 0, dms_evict_decisions_ = 0;  // decisions seen / saying evict
 };
 
 }  // namespace lk::compress

@@ -71,6 +71,9 @@ class KvPolicy {
   virtual bool observes_decode() const { return false; }
   // True when select() should run after every decode step (else only after prefill).
   virtual bool evicts_during_decode() const { return false; }
+  // True when select() should also run after each prefill chunk (DMS: memory stays bounded
+  // by the window while a long prompt streams in).
+  virtual bool evicts_during_prefill() const { return false; }
   virtual void observe(const AttentionObservation& obs) {}
   // Positions to evict, per kv-head: [n_kv_heads] lists, each a subset of held[h].
   virtual std::vector<std::vector<int32_t>> select(const LayerState& state) = 0;

@@ -28,6 +28,7 @@ Result<GenerateResult> generate(Forward& forward, SeqId seq, std::span<const int
   const bool all = options.prompt_logits != nullptr;
   SeqBatch b{seq, prompt, all};
   LK_RETURN_IF_ERROR(forward.forward(std::span<const SeqBatch>(&b, 1), &logits));
+  if (options.after_prefill) LK_RETURN_IF_ERROR(options.after_prefill());
   res.prefill_seconds = t.seconds();
   if (all) {
     *options.prompt_logits = logits;

@@ -21,6 +21,9 @@ struct GenerateOptions {
   int64_t max_context = 0;        // positions limit (0 = none)
   // When set, receives the logits of every prompt position [n_prompt][vocab].
   std::vector<float>* prompt_logits = nullptr;
+  // When set, runs once the prompt is in the cache, before the first decode forward (a KV
+  // compression driver selects what the prompt keeps here).
+  std::function<Status()> after_prefill;
 };
 
 struct GenerateResult {

@@ -2,13 +2,14 @@
 
 #include <filesystem>
 
+#include "compress/dms_model.h"
 #include "compress/driver.h"
+#include "compress/kv_for_spec.h"
 #include "compress/spec.h"
 #include "core/timer.h"
 #include "engine/forward.h"
 #include "engine/model_loader.h"
 #include "engine/sampler.h"
-#include "engine/kv_setup.h"
 #include "kv/kv_manager.h"
 #include "model/tokenizer/tokenizer.h"
 
@@ -46,9 +47,8 @@ KvFormat full_kv_format(const Model& m) {
   return m.main_dtype() == DType::kF32 ? KvFormat::kF32 : KvFormat::kF16;
 }
 
-// ModelRunner over longkv's engine: Forward over the paged KV manager + greedy argmax. The
-// `full` method keeps every token in the model's float format; compressed methods run the
-// compression driver as the forward's observer, in the spec's storage format.
+// ModelRunner over longkv's engine: Forward + the paged KV manager + greedy argmax. `full`
+// runs on its own manager in the model's float format (every token kept).
 class EngineModelRunner final : public ModelRunner {
  public:
   EngineModelRunner(Model model, std::shared_ptr<const Tokenizer> tok)
@@ -59,7 +59,22 @@ class EngineModelRunner final : public ModelRunner {
     if (tok_->vocab_size() > s.vocab_size)
       return invalid_argument("tokenizer has {} tokens but the model's vocabulary is {}",
                               tok_->vocab_size(), s.vocab_size);
-    return use_manager(full_kv_format(model_));
+    LK_ASSIGN_OR_RETURN(compress::CompressionSpec full, compress::parse_compression_spec("full"));
+    LK_ASSIGN_OR_RETURN(cache_, compress::kv_manager_for_spec(
+                                    full, {s.n_layers, s.n_kv_heads, s.head_dim, s.max_context,
+                                           model_name()},
+                                    full_kv_format(model_)));
+    forward_ = std::make_unique<Forward>(model_, cache_.get());
+    active_ = forward_.get();
+    LK_ASSIGN_OR_RETURN(dms_, compress::dms_model_load(s, model_.source));
+    ctx_.model_path = model_.source;
+    ctx_.dms = &dms_;
+    // A neuron-form DMS model keeps its decision channel out of attention even uncompressed.
+    if (dms_.neuron()) {
+      dms_mask_ = std::make_unique<compress::DmsChannelMask>(&dms_);
+      forward_->set_observer(dms_mask_.get());
+    }
+    return Status::ok();
   }
 
   std::string model_name() const override {
@@ -70,16 +85,14 @@ class EngineModelRunner final : public ModelRunner {
   const TokenCounter& token_counter() const override { return counter_; }
 
   Status begin(const std::string& method) override {
+    cache_->release(seq_);
     if (kv_) kv_->release(seq_);
     ++seq_;
     started_ = false;
     pending_.clear();
     peak_ = read_ = read_tokens_ = 0;
-    forward_.reset();  // holds the driver as its observer
-    driver_.reset();
     if (method == "full") {
-      LK_RETURN_IF_ERROR(use_manager(full_kv_format(model_)));
-      forward_ = std::make_unique<Forward>(model_, kv_.get());
+      active_ = forward_.get();
       return Status::ok();
     }
     return begin_compressed(method);
@@ -93,7 +106,7 @@ class EngineModelRunner final : public ModelRunner {
     if (ids.empty()) return invalid_argument("nothing to feed");
     started_ = true;
     Timer t;
-    if (driver_) driver_->set_phase(compress::Phase::kPrefill);
+    if (driver_ && active_ != forward_.get()) driver_->set_phase(compress::Phase::kPrefill);
     LK_RETURN_IF_ERROR(run({ids.data(), ids.size()}));
     LK_RETURN_IF_ERROR(end_prefill());
     return FeedResult{static_cast<int64_t>(ids.size()), t.seconds()};
@@ -106,11 +119,11 @@ class EngineModelRunner final : public ModelRunner {
     for (int i = 0; i < max_new_tokens; ++i) {
       if (!pending_.empty()) {  // the previous token joins the cache before the next step
         LK_RETURN_IF_ERROR(run(pending_));
-        read_ += forward_->stats().kv_bytes_read;
+        read_ += active_->stats().kv_bytes_read;
         read_tokens_ += 1;
         pending_.clear();
       }
-      if (kv_->seq_length(seq_) + 1 > max_context()) break;
+      if (active_cache()->seq_length(seq_) + 1 > max_context()) break;
       const int32_t id = argmax(logits_.data(), static_cast<int>(logits_.size()));
       if (tok_->is_eog(id)) break;
       ++r.tokens;
@@ -130,12 +143,13 @@ class EngineModelRunner final : public ModelRunner {
   }
 
   KvStats kv_stats() const override {
-    KvStats st;
-    st.peak_bytes = peak_;
-    st.bytes_read = read_;
-    st.decode_tokens = read_tokens_;
-    st.held_bytes = kv_->seq_bytes(seq_);
-    if (driver_) st.compression = driver_->report().dump();
+    KvStats st{peak_, read_, read_tokens_};
+    if (compressed()) {
+      st.held_bytes = kv_->seq_bytes(seq_) + driver_->side_bytes();
+      st.compression = driver_->report().dump();
+    } else {
+      st.held_bytes = cache_->seq_bytes(seq_);
+    }
     return st;
   }
 
@@ -155,45 +169,27 @@ class EngineModelRunner final : public ModelRunner {
       on_logits(static_cast<int64_t>(i), logits_);
       if (i + 1 < tokens.size()) LK_RETURN_IF_ERROR(run(tokens.subspan(i, 1)));
     }
-    kv_->release(seq_);
+    active_cache()->release(seq_);
     return Status::ok();
   }
 
  private:
-  // The paged manager in `format` (recreated when the format changes). Its budget holds the
-  // whole context uncompressed in f32 (the prefill holds the prompt before a policy selects),
-  // with slack for partial blocks; storage is allocated only as blocks fill.
-  Status use_manager(KvFormat format) {
-    if (kv_ && kv_->config().format == format) return Status::ok();
-    const ModelSpec& s = model_.spec;
-    KvManagerConfig c;
-    c.n_layers = s.n_layers;
-    c.n_kv_heads = s.n_kv_heads;
-    c.head_dim = s.head_dim;
-    c.block_tokens = 16;
-    c.format = format;
-    c.residual_format = KvFormat::kF16;
-    c.budget_bytes = (s.max_context + 64 * c.block_tokens) * int64_t{s.n_layers} * s.n_kv_heads *
-                     s.head_dim * 2 * 4 + (int64_t{1} << 20);
-    c.model_digest = model_kv_digest(model_);
-    c.prefix_cache = false;
-    forward_.reset();
-    kv_.reset();
-    LK_ASSIGN_OR_RETURN(kv_, KvManager::create(c));
-    return Status::ok();
+  bool compressed() const { return active_ != forward_.get() && kv_ && driver_; }
+  KvCache* active_cache() const {
+    return compressed() ? static_cast<KvCache*>(kv_.get()) : cache_.get();
   }
 
   Status run(std::span<const int32_t> ids) {
-    if (!forward_) return invalid_argument("no method is active (begin() failed)");
     SeqBatch b{seq_, ids, false};
-    LK_RETURN_IF_ERROR(forward_->forward({&b, 1}, &logits_));
-    peak_ = std::max(peak_, kv_->seq_bytes(seq_));
+    LK_RETURN_IF_ERROR(active_->forward({&b, 1}, &logits_));
+    peak_ = std::max(
+        peak_, compressed() ? kv_->seq_bytes(seq_) + driver_->side_bytes() : cache_->seq_bytes(seq_));
     return Status::ok();
   }
 
   // After a prompt (or a later round's input): the compression policy selects what stays.
   Status end_prefill() {
-    if (!driver_) return Status::ok();
+    if (!compressed()) return Status::ok();
     return driver_->end_prefill(seq_);
   }
 
@@ -201,20 +197,37 @@ class EngineModelRunner final : public ModelRunner {
   // compression driver as the forward pass's observer (compress/driver.h).
   Status begin_compressed(const std::string& method) {
     LK_ASSIGN_OR_RETURN(compress::CompressionSpec spec, compress::parse_compression_spec(method));
-    LK_RETURN_IF_ERROR(use_manager(compress::kv_format_for_spec(spec, full_kv_format(model_))));
-    LK_ASSIGN_OR_RETURN(driver_, compress::CompressionDriver::create(spec, kv_.get(), model_.spec.n_heads));
-    forward_ = std::make_unique<Forward>(model_, kv_.get());
-    forward_->set_observer(driver_.get());
+    const ModelSpec& s = model_.spec;
+    const KvFormat format = compress::kv_format_for_spec(spec, full_kv_format(model_));
+    if (!kv_ || kv_->config().format != format) {
+      kv_.reset();
+      LK_ASSIGN_OR_RETURN(
+          kv_, compress::kv_manager_for_spec(
+                   spec, {s.n_layers, s.n_kv_heads, s.head_dim, s.max_context, model_name()},
+                   full_kv_format(model_)));
+    }
+    LK_ASSIGN_OR_RETURN(driver_,
+                        compress::CompressionDriver::create(spec, kv_.get(), s.n_heads, &ctx_));
+    cforward_ = std::make_unique<Forward>(model_, kv_.get());
+    cforward_->set_observer(driver_.get());
+    active_ = cforward_.get();
     driver_->begin(seq_);
     return Status::ok();
   }
 
   Model model_;
+  compress::DmsModel dms_;  // the model's own DMS decisions (dms_* config keys), if any
+  compress::ModelContext ctx_;
+  std::unique_ptr<compress::DmsChannelMask> dms_mask_;
   TokenizerCounter counter_;
   std::shared_ptr<const Tokenizer> tok_;
-  std::unique_ptr<KvManager> kv_;
-  std::unique_ptr<compress::CompressionDriver> driver_;  // compressed methods only
+  std::unique_ptr<KvManager> cache_;  // `full`
   std::unique_ptr<Forward> forward_;
+  // Compressed methods: paged manager + driver + a Forward observing through the driver.
+  std::unique_ptr<KvManager> kv_;
+  std::unique_ptr<compress::CompressionDriver> driver_;
+  std::unique_ptr<Forward> cforward_;
+  Forward* active_ = nullptr;
   SeqId seq_ = 0;
   bool started_ = false;
   std::vector<int32_t> pending_;  // generated, not yet in the cache
