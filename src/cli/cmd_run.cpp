@@ -14,8 +14,8 @@
 #include "core/parallel.h"
 #include "engine/context_switch.h"
 #include "engine/forward.h"
-#include "engine/kv_setup.h"
 #include "engine/generate.h"
+#include "engine/kv_setup.h"
 #include "engine/model_loader.h"
 #include "kv/kv_manager.h"
 #include "model/chat_prompt.h"
@@ -46,7 +46,7 @@ Status write_logits(const std::string& path, const std::vector<float>& logits) {
 struct RunKv {
   compress::DmsModel dms;
   compress::ModelContext ctx;
-  EngineKvCache full;  // `full`
+  EngineKvCache full;             // `full`
   std::unique_ptr<KvManager> kv;  // compressed specs
   std::unique_ptr<compress::CompressionDriver> driver;
   std::unique_ptr<compress::DmsChannelMask> mask;
@@ -153,8 +153,8 @@ int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& du
   std::vector<float> prompt_logits;
   if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
   RunKv rk;
-  if (auto st = rk.init(m, kv_spec, kvo, run_tokens(ids.size(), n_predict, opt.max_context), chunk,
-                        swo);
+  if (auto st =
+          rk.init(m, kv_spec, kvo, run_tokens(ids.size(), n_predict, opt.max_context), chunk, swo);
       !st.is_ok())
     return report_error("run", st);
   rk.hook(&opt);
@@ -314,8 +314,8 @@ int run_run(int argc, char** argv) {
   if (auto st = sampler_config_validate(opt.sampler); !st.is_ok()) return report_error("run", st);
 
   RunKv rk;
-  if (auto st = rk.init(m, kv_spec, kvo, run_tokens(ids.size(), n_predict, opt.max_context), chunk,
-                        swo);
+  if (auto st =
+          rk.init(m, kv_spec, kvo, run_tokens(ids.size(), n_predict, opt.max_context), chunk, swo);
       !st.is_ok())
     return report_error("run", st);
   rk.hook(&opt);

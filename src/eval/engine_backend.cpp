@@ -60,10 +60,10 @@ class EngineModelRunner final : public ModelRunner {
       return invalid_argument("tokenizer has {} tokens but the model's vocabulary is {}",
                               tok_->vocab_size(), s.vocab_size);
     LK_ASSIGN_OR_RETURN(compress::CompressionSpec full, compress::parse_compression_spec("full"));
-    LK_ASSIGN_OR_RETURN(cache_, compress::kv_manager_for_spec(
-                                    full, {s.n_layers, s.n_kv_heads, s.head_dim, s.max_context,
-                                           model_name()},
-                                    full_kv_format(model_)));
+    LK_ASSIGN_OR_RETURN(
+        cache_, compress::kv_manager_for_spec(
+                    full, {s.n_layers, s.n_kv_heads, s.head_dim, s.max_context, model_name()},
+                    full_kv_format(model_)));
     forward_ = std::make_unique<Forward>(model_, cache_.get());
     active_ = forward_.get();
     LK_ASSIGN_OR_RETURN(dms_, compress::dms_model_load(s, model_.source));
@@ -182,8 +182,8 @@ class EngineModelRunner final : public ModelRunner {
   Status run(std::span<const int32_t> ids) {
     SeqBatch b{seq_, ids, false};
     LK_RETURN_IF_ERROR(active_->forward({&b, 1}, &logits_));
-    peak_ = std::max(
-        peak_, compressed() ? kv_->seq_bytes(seq_) + driver_->side_bytes() : cache_->seq_bytes(seq_));
+    peak_ = std::max(peak_, compressed() ? kv_->seq_bytes(seq_) + driver_->side_bytes()
+                                         : cache_->seq_bytes(seq_));
     return Status::ok();
   }
 

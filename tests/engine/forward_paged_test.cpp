@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "core/half.h"
+#include "core/parallel.h"
 #include "engine/forward.h"
 #include "engine/generate.h"
 #include "engine/kv_setup.h"
@@ -47,8 +48,9 @@ std::vector<int32_t> prompt(int n) {
 }
 
 // Logits of every position of `ids` (prefill in chunks of 24, then 8 decode steps).
-std::vector<float> run_logits(const Model& m, KvCache* cache, const std::vector<int32_t>& ids) {
-  Forward fwd(m, cache, ForwardOptions{24});
+std::vector<float> run_logits(const Model& m, KvCache* cache, const std::vector<int32_t>& ids,
+                              int chunk = 24) {
+  Forward fwd(m, cache, ForwardOptions{chunk});
   std::vector<float> all, step;
   const size_t n_prefill = ids.size() - 8;
   SeqBatch b{3, std::span<const int32_t>(ids.data(), n_prefill), true};
@@ -194,6 +196,33 @@ TEST(ForwardPaged, QuantizedAttentionReadsExactlyWhatIsStored) {
     std::printf("%s: engine vs dequantized oracle %.3g\n", f, e);
     EXPECT_LT(e, 1e-4f) << f;
   }
+}
+
+// Decode over a long context with few tasks per thread takes the split-K path; quantized views
+// there are attended whole by the quantized kernel (float views are split).
+TEST(ForwardPaged, QuantizedDecodeOnTheSplitKPath) {
+  ModelSpec sp = spec();
+  sp.n_kv_heads = 1;
+  sp.max_context = 4096;
+  auto m = random_model(sp, DType::kF32, 5);
+  ASSERT_TRUE(m.is_ok());
+  set_num_threads(4);
+  const auto ids = prompt(2200);
+  for (const char* f : {"int8"}) {
+    KvCacheOptions o;
+    o.format = f;
+    o.block_tokens = 16;
+    o.max_tokens = 2200;
+    auto direct = make_engine_kv_cache(*m, o);
+    auto store = make_engine_kv_cache(*m, o);
+    ASSERT_TRUE(direct.is_ok() && store.is_ok());
+    DequantizedViews oracle(store->manager);
+    EXPECT_LT(max_abs_diff(run_logits(*m, direct->cache.get(), ids, 1100),
+                           run_logits(*m, &oracle, ids, 1100)),
+              1e-4f)
+        << f;
+  }
+  set_num_threads(0);
 }
 
 TEST(ForwardPaged, QuantizedFormatsRunThroughTheEngine) {
