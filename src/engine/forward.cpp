@@ -117,7 +117,8 @@ Status Forward::observe_rope(const std::vector<Piece>& pieces, int layer, int64_
         }
       },
       4);
-  for (const Piece& p : pieces) observer_->after_rope(p.seq, layer, &q_[p.row0 * q_dim], q_dim, p.n);
+  for (const Piece& p : pieces)
+    observer_->after_rope(p.seq, layer, &q_[p.row0 * q_dim], q_dim, p.n);
   return Status::ok();
 }
 
