@@ -14,7 +14,8 @@ namespace lk {
 
 namespace {
 
-constexpr int kTile = 128;          // tokens per tile
+constexpr int kTile = 128;          // tokens per tile (prefill: sgemm per tile)
+constexpr int kDecodeTile = 64;     // tokens per tile in decode: a K tile in f32 is 16 KiB at D=64
 constexpr int kGemmMinQueries = 8;  // from here on, scores and P·V go through sgemm
 
 // Local names and widths: kernels sits below kv in the link order, so it does not call
@@ -152,6 +153,81 @@ void accumulate_weighted_rows(float* o, const float* p, const float* V, int n, i
   }
 }
 
+#if defined(__AVX512F__) && defined(__F16C__)
+// 16 elements of a float-format KV row as f32 lanes.
+template <KvFormat F>
+inline __m512 load16(const void* base, int64_t i) {
+  if constexpr (F == KvFormat::kF32) {
+    return _mm512_loadu_ps(static_cast<const float*>(base) + i);
+  } else if constexpr (F == KvFormat::kF16) {
+    return _mm512_cvtph_ps(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i)));
+  } else {
+    const __m256i v =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
+  }
+}
+
+// For R query rows at once: o_r[0..D) += sum_t p_r[t] * V[t][0..D), V read (and converted
+// from its storage format) once for all R rows, 64 output lanes per row in registers.
+template <KvFormat F, int R>
+void accumulate_rows_v(float* const* o, const float* const* p, const void* V, int64_t first, int n,
+                       int D) {
+  for (int d0 = 0; d0 < D; d0 += 64) {
+    const int lanes = std::min(64, D - d0) / 16;  // D is a multiple of 16 here
+    __m512 a[R][4];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < lanes; ++c) a[r][c] = _mm512_loadu_ps(o[r] + d0 + 16 * c);
+    for (int t = 0; t < n; ++t) {
+      const int64_t row = (first + t) * D + d0;
+      __m512 v[4];
+      for (int c = 0; c < lanes; ++c) v[c] = load16<F>(V, row + 16 * c);
+      for (int r = 0; r < R; ++r) {
+        const __m512 pt = _mm512_set1_ps(p[r][t]);
+        for (int c = 0; c < lanes; ++c) a[r][c] = _mm512_fmadd_ps(pt, v[c], a[r][c]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < lanes; ++c) _mm512_storeu_ps(o[r] + d0 + 16 * c, a[r][c]);
+  }
+}
+
+template <KvFormat F>
+void accumulate_rows_v_any(float* const* o, const float* const* p, int rows, const void* V,
+                           int64_t first, int n, int D) {
+  for (int r0 = 0; r0 < rows; r0 += 4) {
+    switch (std::min(4, rows - r0)) {
+      case 1:
+        accumulate_rows_v<F, 1>(o + r0, p + r0, V, first, n, D);
+        break;
+      case 2:
+        accumulate_rows_v<F, 2>(o + r0, p + r0, V, first, n, D);
+        break;
+      case 3:
+        accumulate_rows_v<F, 3>(o + r0, p + r0, V, first, n, D);
+        break;
+      default:
+        accumulate_rows_v<F, 4>(o + r0, p + r0, V, first, n, D);
+        break;
+    }
+  }
+}
+
+void accumulate_rows(KvFormat f, float* const* o, const float* const* p, int rows, const void* V,
+                     int64_t first, int n, int D) {
+  switch (f) {
+    case KvFormat::kF32:
+      return accumulate_rows_v_any<KvFormat::kF32>(o, p, rows, V, first, n, D);
+    case KvFormat::kF16:
+      return accumulate_rows_v_any<KvFormat::kF16>(o, p, rows, V, first, n, D);
+    default:
+      return accumulate_rows_v_any<KvFormat::kBF16>(o, p, rows, V, first, n, D);
+  }
+}
+#define LK_ATTN_FUSED_V 1
+#endif
+
 // Online-softmax state of one (query, head) row.
 struct RowState {
   float m = -INFINITY;
@@ -179,28 +255,46 @@ Status attention_kv_head(const KvHeadView& view, const AttentionQuery& qs, float
   }
   const int32_t max_qpos = *std::max_element(qs.positions, qs.positions + nq);
   const bool use_gemm = nq >= kGemmMinQueries;
-  scores.resize(static_cast<size_t>(rows) * kTile);
+#ifdef LK_ATTN_FUSED_V
+  // Decode: V is read in its storage format by accumulate_rows (no f32 copy), and K tiles
+  // are small enough that their f32 copy stays in L1 while all `rows` queries use it.
+  const bool fused_v = !use_gemm && D % 16 == 0;
+#else
+  const bool fused_v = false;
+#endif
+  const int tile = fused_v ? kDecodeTile : kTile;
+  scores.resize(static_cast<size_t>(rows) * tile);
+  thread_local std::vector<float*> out_rows;
+  thread_local std::vector<const float*> p_rows;
+  out_rows.resize(rows);
+  p_rows.resize(rows);
+  for (int i = 0; i < nq; ++i) {
+    for (int g = 0; g < G; ++g) {
+      out_rows[i * G + g] = out + i * out_stride + g * D;
+      p_rows[i * G + g] = scores.data() + static_cast<int64_t>(i * G + g) * tile;
+    }
+  }
 
   for (const KvRun& run : view.runs) {
     if (!format_supported(run.format)) return unsupported_format(run.format);
-    for (int64_t t0 = 0; t0 < run.n_tokens; t0 += kTile) {
-      const int n = static_cast<int>(std::min<int64_t>(kTile, run.n_tokens - t0));
+    for (int64_t t0 = 0; t0 < run.n_tokens; t0 += tile) {
+      const int n = static_cast<int>(std::min<int64_t>(tile, run.n_tokens - t0));
       const int32_t* pos = run.positions + t0;
       if (pos[0] > max_qpos) break;  // ascending positions: nothing later is visible
       const float* K = tile_as_f32(run.format, run.k, t0, n, D, &kbuf);
-      const float* V = tile_as_f32(run.format, run.v, t0, n, D, &vbuf);
+      const float* V = fused_v ? nullptr : tile_as_f32(run.format, run.v, t0, n, D, &vbuf);
       // scores[(i*G+g)][t] for the tile
       if (use_gemm) {
         for (int g = 0; g < G; ++g) {
           // rows i*G+g are strided by G rows in `scores`
           sgemm_nt(nq, n, D, qs.scale, qs.q + g * D, qs.stride, K, D, 0.0f,
-                   scores.data() + static_cast<int64_t>(g) * kTile, int64_t{G} * kTile);
+                   scores.data() + static_cast<int64_t>(g) * tile, int64_t{G} * tile);
         }
       } else {
         for (int i = 0; i < nq; ++i) {
           for (int g = 0; g < G; ++g) {
             const float* qv = qs.q + i * qs.stride + g * D;
-            float* s = scores.data() + static_cast<int64_t>(i * G + g) * kTile;
+            float* s = scores.data() + static_cast<int64_t>(i * G + g) * tile;
             int t = 0;
 #if defined(__AVX512F__)
             if (D % 16 == 0) {
@@ -217,7 +311,7 @@ Status attention_kv_head(const KvHeadView& view, const AttentionQuery& qs, float
         const int visible = static_cast<int>(std::upper_bound(pos, pos + n, qs.positions[i]) - pos);
         for (int g = 0; g < G; ++g) {
           const int r = i * G + g;
-          float* s = scores.data() + static_cast<int64_t>(r) * kTile;
+          float* s = scores.data() + static_cast<int64_t>(r) * tile;
           std::fill(s + visible, s + n, 0.0f);
           float* o = out + i * out_stride + g * D;
           if (visible == 0) continue;
@@ -230,15 +324,18 @@ Status attention_kv_head(const KvHeadView& view, const AttentionQuery& qs, float
           if (corr != 1.0f) {
             for (int d = 0; d < D; ++d) o[d] *= corr;
           }
-          if (!use_gemm) accumulate_weighted_rows(o, s, V, visible, D);
+          if (!use_gemm && !fused_v) accumulate_weighted_rows(o, s, V, visible, D);
         }
       }
       if (use_gemm) {
         for (int g = 0; g < G; ++g) {
-          sgemm_nn(nq, D, n, 1.0f, scores.data() + static_cast<int64_t>(g) * kTile,
-                   int64_t{G} * kTile, V, D, 1.0f, out + g * D, out_stride);
+          sgemm_nn(nq, D, n, 1.0f, scores.data() + static_cast<int64_t>(g) * tile,
+                   int64_t{G} * tile, V, D, 1.0f, out + g * D, out_stride);
         }
       }
+#ifdef LK_ATTN_FUSED_V
+      if (fused_v) accumulate_rows(run.format, out_rows.data(), p_rows.data(), rows, run.v, t0, n, D);
+#endif
     }
   }
   for (int i = 0; i < nq; ++i) {

@@ -10,6 +10,7 @@
 #include "core/first_error.h"
 #include "core/check.h"
 #include "core/parallel.h"
+#include "kernels/gemm_int8.h"
 #include "kernels/gemv.h"
 #include "kernels/row_convert.h"
 #include "kernels/work_pool.h"
@@ -35,7 +36,27 @@ Status matmul_gemv(const TensorView& w, const float* x, int64_t n_x, float* y) {
   return err.get();
 }
 
+bool use_int8_gemm(const TensorView& w) {
+  return gemv_int8_activations() && gemm_int8_supported(w.dtype);
+}
+
+// Quantized weights: int8 x int8 products on activations quantized once for all threads.
+Status matmul_gemm_int8(const TensorView& w, const Int8Activations& xa, float* y) {
+  const int64_t m = w.ne[1];
+  constexpr int64_t kTile = 16;  // rows per task: two 8-row panels
+  FirstError err;
+  pool_for((m + kTile - 1) / kTile, [&](int64_t t0, int64_t t1) {
+    err.set(gemm_int8_rows(w, t0 * kTile, std::min(m, t1 * kTile), xa, y, m));
+  });
+  return err.get();
+}
+
 Status matmul_gemm(const TensorView& w, const float* x, int64_t n_x, float* y) {
+  if (use_int8_gemm(w)) {
+    thread_local Int8Activations xa;
+    quantize_activations_int8(x, n_x, w.ne[0], w.ne[0], &xa);
+    return matmul_gemm_int8(w, xa, y);
+  }
   blas_single_threaded();
   const int64_t n = w.ne[0], m = w.ne[1];
   // Tiles of W small enough that a converted tile stays in L2 (~512 KiB).
@@ -74,7 +95,18 @@ Status matmul_multi(std::span<const TensorView* const> ws, const float* x, int64
                     std::span<float* const> ys) {
   LK_CHECK(ws.size() == ys.size());
   if (n_x > kGemvMaxRows) {
-    for (size_t i = 0; i < ws.size(); ++i) LK_RETURN_IF_ERROR(matmul_gemm(*ws[i], x, n_x, ys[i]));
+    // Projections of the same activations share one quantization of them.
+    thread_local Int8Activations xa;
+    bool quantized = false;
+    for (size_t i = 0; i < ws.size(); ++i) {
+      if (use_int8_gemm(*ws[i])) {
+        if (!quantized) quantize_activations_int8(x, n_x, ws[i]->ne[0], ws[i]->ne[0], &xa);
+        quantized = true;
+        LK_RETURN_IF_ERROR(matmul_gemm_int8(*ws[i], xa, ys[i]));
+      } else {
+        LK_RETURN_IF_ERROR(matmul_gemm(*ws[i], x, n_x, ys[i]));
+      }
+    }
     return Status::ok();
   }
   // Rows of all matrices laid end to end; each thread takes one contiguous range.

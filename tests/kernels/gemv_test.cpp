@@ -9,6 +9,7 @@
 
 #include "core/half.h"
 
+#include "kernels/gemm_int8.h"
 #include "kernels/gemv.h"
 #include "kernels/matmul.h"
 #include "kernels/row_convert.h"
@@ -43,9 +44,13 @@ Weights make_weights(DType t, int64_t n, int64_t m, uint64_t seed) {
 // Bound for |fast - scalar|: sums of |w x| per row times 1e-5 (f32 summation order), plus,
 // when the int8-activation path runs (q8_0/q4_0 with VNNI), the rounding of x to int8 per
 // 32-block: sum_j |w_j| * max|x_block| / 254.
-std::vector<float> abs_bound(const TensorView& w, const std::vector<float>& x, int64_t n_x) {
+// The tiled GEMM quantizes activations the same way for every type gemm_int8 supports.
+std::vector<float> abs_bound(const TensorView& w, const std::vector<float>& x, int64_t n_x,
+                             bool gemm = false) {
   const int64_t n = w.ne[0], m = w.ne[1];
-  const bool int8 = gemv_int8_activations() && (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0);
+  const bool int8 = gemv_int8_activations() &&
+                    (gemm ? gemm_int8_supported(w.dtype)
+                          : (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0));
   std::vector<float> b(n_x * m), row(n);
   for (int64_t r = 0; r < m; ++r) {
     EXPECT_TRUE(row_to_f32(w, r, row.data()).is_ok());
@@ -80,7 +85,7 @@ TEST_P(GemvTest, MatchesScalarForAllBatchSizes) {
     Weights w = make_weights(t, n, m, 7 + n);
     std::mt19937 rng(3);
     std::normal_distribution<float> dist(0.0f, 1.0f);
-    for (int64_t n_x : {1, 2, 3, 4, 5, 9}) {
+    for (int64_t n_x : {1, 2, 3, 4, 5, 9, 17, 35}) {
       std::vector<float> x(n_x * n);
       for (auto& v : x) v = dist(rng);
       std::vector<float> want(n_x * m), got(n_x * m);
@@ -94,8 +99,9 @@ TEST_P(GemvTest, MatchesScalarForAllBatchSizes) {
       for (bool gemm : {false, true}) {
         std::vector<float> y(n_x * m);
         ASSERT_TRUE(matmul_with(w.view, x.data(), n_x, y.data(), gemm).is_ok());
+        const auto b = abs_bound(w.view, x, n_x, gemm);
         for (int64_t i = 0; i < n_x * m; ++i)
-          ASSERT_NEAR(y[i], want[i], bound[i]) << "gemm=" << gemm;
+          ASSERT_NEAR(y[i], want[i], b[i]) << "gemm=" << gemm << " n_x=" << n_x;
       }
     }
   }
@@ -114,6 +120,19 @@ TEST(Gemv, Float32ActivationPathForQuantizedWeights) {
     for (int i = 0; i < 42; ++i) ASSERT_NEAR(got[i], want[i], bound[i]) << dtype_name(t);
   }
   gemv_set_int8_activations(true);
+}
+
+// The int8 GEMM (prefill) covers every quantized type on a VNNI build, so the bounds above
+// are exercised with int8 activations for all of them; float types stay on sgemm.
+TEST(GemmInt8, CoversQuantizedTypesOnVnniBuilds) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K})
+    EXPECT_TRUE(gemm_int8_supported(t)) << dtype_name(t);
+#else
+  GTEST_SKIP() << "built without AVX-512 VNNI: prefill uses sgemm for every type";
+#endif
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16})
+    EXPECT_FALSE(gemm_int8_supported(t)) << dtype_name(t);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDtypes, GemvTest,
