@@ -68,7 +68,7 @@ kvpress-compare: build kvpress-venv
 	./$(BUILD)/longkv eval -m $(KVPRESS_MODEL) --tasks passkey,niah_single --lengths 400 -n 2 \
 	  --export-tasks $(BUILD)/kvpress/tasks.jsonl
 	$(KVPRESS_VENV)/bin/python tools/kvpress_compare.py --trace --hf-model $(KVPRESS_MODEL) \
-	  --tasks $(BUILD)/kvpress/tasks.jsonl --longkv-binary ./$(BUILD)/longkv --out $(BUILD)/kvpress/trace.json
+	  --tasks $(BUILD)/kvpress/tasks.jsonl --longkv-binary ./$(BUILD)/longkv --pairs all --out $(BUILD)/kvpress/trace.json
 
 format:
 	find src tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i

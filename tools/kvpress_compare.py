@@ -24,6 +24,8 @@ safetensors + tokenizer.json):
      tova           tova:B                           TOVAPress()
      h2o            h2o:B:recent=0                   ObservedAttentionPress()  (eager attention)
      full           full                             no press (engine vs transformers)
+   Diagnostics (--pairs snapkv_w64k5_maxpool,tova_pergroup,h2o_sum): kvpress's press with
+   one change each (see variant_press), to show which single difference explains a pair.
 
 2. --tasks without --trace: runs the tasks exported by `longkv eval --export-tasks` through
    transformers (+ a press) with longkv eval's prompt format, greedy decoding, stop rule and
@@ -63,8 +65,17 @@ PAIRS = {
     "snapkv": ("snapkv:{b}", "SnapKVPress", {}, False),
     "tova": ("tova:{b}", "TOVAPress", {}, False),
     "h2o": ("h2o:{b}:recent=0", "ObservedAttentionPress", {}, True),
+    # Diagnostics: kvpress's press with ONE documented change (variant_press below), to show
+    # that this change alone explains a pair's difference.
+    "snapkv_w64k5_maxpool": ("snapkv:{b}:window=64:kernel=5", "SnapKVPress+maxpool", {}, False),
+    "tova_pergroup": ("tova:{b}", "TOVAPress+pergroup", {}, False),
+    "h2o_sum": ("h2o:{b}:recent=0", "ObservedAttentionPress+sum", {}, True),
 }
+# A differing head whose differing tokens all lie within this relative distance of kvpress's
+# kept/dropped threshold differs only by how equal (or float-equal) scores are ordered.
+TIE_MARGIN = 1e-6
 DEFAULT_PAIRS = "full,streaming,snapkv_same,snapkv_w64k5,snapkv,tova,h2o"
+DIAGNOSTIC_PAIRS = "snapkv_w64k5_maxpool,tova_pergroup,h2o_sum"
 
 
 def normalize(s):
@@ -127,6 +138,57 @@ def import_kvpress():
         print("kvpress_compare: SKIP: kvpress is not installed (make kvpress-venv)")
         sys.exit(77)
     return kvpress
+
+
+def variant_press(kp, name, **kw):
+    """kvpress's press class `name`, or for "Class+change" a subclass with one change:
+      SnapKVPress+maxpool      mean over the GQA group first, then max-pool (longkv's SnapKV)
+                               instead of average-pooling each query head, then the mean
+      TOVAPress+pergroup       the last query's attention averaged over each kv-head's group
+                               (longkv's TOVA) instead of over all heads of the layer
+      ObservedAttentionPress+sum  attention summed over the queries (H2O's accumulation, as
+                               longkv does) instead of divided by how many queries see a key
+    Everything else (windows, padding of the window/last token, top-k) is kvpress's own."""
+    import torch
+    import torch.nn.functional as F
+    base, _, change = name.partition("+")
+    cls = getattr(kp, base)
+    if not change:
+        return cls(**kw)
+    if change == "maxpool":
+        class Variant(cls):
+            def score(self, module, hidden_states, keys, values, attentions, kwargs):
+                bsz, hkv, k_len, _ = keys.shape
+                groups = module.config.num_attention_heads // hkv
+                if attentions is not None:
+                    w = attentions[..., -self.window_size:, : -self.window_size]
+                else:
+                    w = self.compute_window_attention(module, hidden_states, keys, self.window_size,
+                                                      kwargs["position_embeddings"])
+                sc = w.mean(dim=-2).view(bsz, hkv, groups, k_len - self.window_size).mean(2)
+                sc = F.max_pool1d(sc, kernel_size=self.kernel_size, padding=self.kernel_size // 2, stride=1)
+                return F.pad(sc, (0, self.window_size), value=sc.max().item() + 1)
+    elif change == "pergroup":
+        class Variant(cls):
+            def score(self, module, hidden_states, keys, values, attentions, kwargs):
+                bsz, hkv, k_len, _ = keys.shape
+                groups = module.config.num_attention_heads // hkv
+                if attentions is not None:
+                    w = attentions[..., -1:, :-1]
+                else:
+                    w = kp.SnapKVPress.compute_window_attention(module, hidden_states, keys, 1,
+                                                                kwargs["position_embeddings"])
+                sc = w[:, :, 0].view(bsz, hkv, groups, k_len - 1).mean(2)
+                return F.pad(sc, (0, 1), value=sc.max().item() + 1)
+    elif change == "sum":
+        class Variant(cls):
+            def score(self, module, hidden_states, keys, values, attentions, kwargs):
+                bsz, hkv, n, _ = keys.shape
+                return attentions.sum(2).view(bsz, hkv, -1, n).mean(2)
+    else:
+        raise ValueError(change)
+    Variant.__name__ = name
+    return Variant(**kw)
 
 
 def kvpress_ratio(n_prompt, keep):
@@ -237,7 +299,8 @@ class Runner:
             text = "\n\n" + r["question"] + "\n" + r["answer_prefix"]
             if i == 0:
                 # The whole first-round prompt is one prefill, compressed as longkv eval does.
-                ids = self.torch.cat([self.encode(sample["context"], True), self.encode(text, False)], dim=1)
+                # One string, tokenized once, as longkv eval feeds it.
+                ids = self.encode(sample["context"] + text, True)
                 press, _ = press_for_spec(spec, ids.shape[1])
                 if press is not None:
                     with press(self.model):
@@ -326,7 +389,7 @@ def run_longkv_trace(binary, model, spec, prompt, forced, greedy, threads):
 def trace_mode(a, samples):
     import torch
     kp = None
-    pairs = [p for p in a.pairs.split(",") if p]
+    pairs = list(PAIRS) if a.pairs == "all" else [p for p in a.pairs.split(",") if p]
     for p in pairs:
         if p not in PAIRS:
             raise SystemExit(f"kvpress_compare: unknown pair '{p}' (valid: {', '.join(PAIRS)})")
@@ -356,11 +419,11 @@ def trace_mode(a, samples):
                 press, rec = None, None
                 if cls is not None:
                     keep = lk["keep_per_head"]
-                    press = getattr(kp, cls)(compression_ratio=kvpress_ratio(n, keep), **kwargs)
+                    press = variant_press(kp, cls, compression_ratio=kvpress_ratio(n, keep), **kwargs)
                     rec = ScoreRecorder(press)
                 keys, kv_rows, kv_gen = runner.trace(prompt, forced, a.greedy, press)
                 kv_sets = kept_positions(full_keys, keys)
-                heads = same = 0
+                heads = same = tied = 0
                 jac = 0.0
                 margins = []
                 for l, layer in enumerate(kv_sets):
@@ -372,7 +435,9 @@ def trace_mode(a, samples):
                         if kset == lset:
                             same += 1
                         elif rec is not None and l in rec.scores:
-                            margins.append(near_tie_margin(rec.scores[l][h], kset, lset, len(kset)))
+                            m = near_tie_margin(rec.scores[l][h], kset, lset, len(kset))
+                            margins.append(m)
+                            tied += m <= TIE_MARGIN
                 lk_rows = torch.tensor(lk["logits"])
                 kvr = torch.stack(kv_rows)
                 dmax = float((lk_rows - kvr).abs().max())
@@ -380,6 +445,7 @@ def trace_mode(a, samples):
                 g_same = lk["greedy"] == kv_gen
                 agg["heads"] += heads
                 agg["same"] += same
+                agg["tied"] += same + tied
                 agg["jaccard"] += jac
                 agg["logit_max"] = max(agg["logit_max"], dmax)
                 agg["argmax"] += am
@@ -390,7 +456,7 @@ def trace_mode(a, samples):
                     agg["margin_max"] = max(agg["margin_max"], max(margins))
                     agg["margin_min"] = min(agg.get("margin_min", 1e300), min(margins))
                 details.append({"pair": pair, "longkv": spec, "kvpress": cls or "none", "id": sid, "prompt_tokens": n,
-                                "heads": heads, "identical_heads": same, "mean_jaccard": jac / heads,
+                                "heads": heads, "identical_heads": same, "identical_up_to_ties": same + tied, "mean_jaccard": jac / heads,
                                 "logits_max_abs_diff": dmax, "argmax_agreement": am,
                                 "greedy_longkv": lk["greedy"], "greedy_kvpress": kv_gen,
                                 "mismatch_margins": margins})
@@ -401,18 +467,20 @@ def trace_mode(a, samples):
             row = {"pair": pair, "longkv": spec, "kvpress": (f"{cls}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
                                                               if cls else "none (transformers)"),
                    "prompts": int(nn), "kept_share": agg["kept"] / nn,
-                   "identical_heads": agg["same"] / agg["heads"], "mean_jaccard": agg["jaccard"] / agg["heads"],
+                   "identical_heads": agg["same"] / agg["heads"],
+                   "identical_up_to_ties": agg["tied"] / agg["heads"], "mean_jaccard": agg["jaccard"] / agg["heads"],
                    "logits_max_abs_diff": agg["logit_max"], "argmax_agreement": agg["argmax"] / nn,
                    "greedy_identical": agg["greedy"] / nn}
             if "margin_max" in agg:
                 row["mismatch_margin_range"] = [agg["margin_min"], agg["margin_max"]]
             rows.append(row)
-    print("| pair | longkv | kvpress | prompts | kept | identical heads | mean Jaccard | max abs dlogit | argmax agree | greedy same | mismatch margin |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| pair | longkv | kvpress | prompts | kept | identical heads | same up to ties | mean Jaccard "
+          "| max abs dlogit | argmax agree | greedy same | mismatch margin |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         mm = r.get("mismatch_margin_range")
         print(f"| {r['pair']} | `{r['longkv']}` | {r['kvpress']} | {r['prompts']} | {r['kept_share']:.3f} | "
-              f"{r['identical_heads']:.3f} | {r['mean_jaccard']:.3f} | {r['logits_max_abs_diff']:.1e} | "
+              f"{r['identical_heads']:.3f} | {r['identical_up_to_ties']:.3f} | {r['mean_jaccard']:.3f} | {r['logits_max_abs_diff']:.1e} | "
               f"{r['argmax_agreement']:.3f} | {r['greedy_identical']:.2f} | "
               f"{'—' if mm is None else f'{mm[0]:.1e}–{mm[1]:.1e}'} |")
     if a.out:
@@ -495,7 +563,7 @@ def main():
     ap.add_argument("--trace", action="store_true", help="token-set / logits comparison per pair")
     ap.add_argument("--longkv-binary", default="build/longkv", help="trace mode: the longkv binary")
     ap.add_argument("--longkv-model", help="trace mode: the model longkv loads (default: --hf-model)")
-    ap.add_argument("--pairs", default=DEFAULT_PAIRS, help=f"trace mode: pairs (default {DEFAULT_PAIRS})")
+    ap.add_argument("--pairs", default=DEFAULT_PAIRS, help=f"trace mode: pairs, or all (default {DEFAULT_PAIRS})")
     ap.add_argument("--budgets", default="0.3,0.5", help="trace mode: kept shares of the prompt")
     ap.add_argument("--prompt-tokens", type=int, default=0, help="trace mode: keep only BOS + the last N-1 prompt tokens")
     ap.add_argument("--forced", type=int, default=8, help="trace mode: teacher-forced tokens after the prompt")

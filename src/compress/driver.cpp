@@ -2,13 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "compress/dms.h"
+#include "compress/duo.h"
 #include "compress/observe.h"
 #include "compress/quest.h"
 #include "core/check.h"
 
 namespace lk::compress {
+
+namespace {
+size_t c_elem_bytes(KvFormat f) {
+  return f == KvFormat::kF32 ? 4 : 2;
+}
+}  // namespace
 
 Result<std::unique_ptr<CompressionDriver>> CompressionDriver::create(const CompressionSpec& spec,
                                                                      KvManager* kv, int n_heads,
@@ -49,8 +57,58 @@ Result<std::unique_ptr<CompressionDriver>> CompressionDriver::create(const Compr
           "training-free form with a threshold, e.g. dms:threshold=0.001",
           spec.text);
   }
-  return std::unique_ptr<CompressionDriver>(
+  std::vector<bool> retrieval;
+  std::string map_path;
+  if (spec.duo) {
+    map_path = spec.duo_map;
+    if (map_path.empty()) {
+      if (!ctx || ctx->model_path.empty())
+        return invalid_argument("--kv '{}': duo needs a head map: give map=PATH", spec.text);
+      map_path = head_map_default_path(ctx->model_path);
+    }
+    auto map = head_map_read(map_path);
+    if (!map.is_ok()) {
+      if (map.status().code() == StatusCode::kNotFound)
+        return invalid_argument(
+            "--kv '{}': no head map at '{}': run `longkv profile-heads -m MODEL` first (it writes "
+            "the map beside the model) or give duo:R:map=PATH",
+            spec.text, map_path);
+      return map.status();
+    }
+    if (map->n_layers != c.n_layers || map->n_kv_heads != c.n_kv_heads)
+      return invalid_argument(
+          "--kv '{}': head map '{}' is for {} layers x {} kv heads, the model "
+          "has {} x {}",
+          spec.text, map_path, map->n_layers, map->n_kv_heads, c.n_layers, c.n_kv_heads);
+    retrieval = duo_retrieval_heads(*map, spec.duo_ratio);
+  }
+  int mc_start = -1, mc_pairs = 0;
+  if (spec.minicache) {
+    if (c.format != KvFormat::kF32 && c.format != KvFormat::kF16 && c.format != KvFormat::kBF16)
+      return invalid_argument("--kv '{}': minicache needs a float cache (got {})", spec.text,
+                              kv_format_name(c.format));
+    mc_start = spec.minicache_start >= 0 ? spec.minicache_start : c.n_layers / 2;
+    mc_pairs = std::max(0, (c.n_layers - mc_start) / 2);
+    if (mc_pairs == 0)
+      return invalid_argument(
+          "--kv '{}': minicache start={} leaves no pair of layers to merge "
+          "(the model has {} layers)",
+          spec.text, mc_start, c.n_layers);
+  }
+  auto d = std::unique_ptr<CompressionDriver>(
       new CompressionDriver(spec, std::move(policy), kv, n_heads, ctx));
+  if (spec.demote) {
+    if (c.format != KvFormat::kF32 && c.format != KvFormat::kF16 && c.format != KvFormat::kBF16)
+      return invalid_argument("--kv '{}': demote needs a float cache (got {})", spec.text,
+                              kv_format_name(c.format));
+    d->demoted_ = std::make_unique<DemotionStore>(make_host_tier(), c.n_layers, c.n_kv_heads,
+                                                  c.head_dim, c.block_tokens);
+  }
+  d->mc_start_ = mc_start;
+  d->mc_pairs_ = mc_pairs;
+  d->duo_retrieval_ = std::move(retrieval);
+  d->duo_map_path_ = map_path;
+  return d;
 }
 
 CompressionDriver::CompressionDriver(CompressionSpec spec, std::unique_ptr<KvPolicy> policy,
@@ -84,6 +142,11 @@ void CompressionDriver::begin(SeqId seq) {
   quest_total_ = 0;
   quest_read_ = 0;
   dms_decided_ = dms_evict_decisions_ = 0;
+  if (demoted_) demoted_->clear();
+  recall_errors_ = 0;
+  merged_.assign(static_cast<size_t>(mc_pairs_) * n_kv_, {});
+  recon_.assign(static_cast<size_t>(n_layers_) * n_kv_, {});
+  side_bytes_ = 0;
 }
 
 int64_t CompressionDriver::resolve_keep(int64_t tokens) const {
@@ -118,7 +181,7 @@ Status CompressionDriver::run_select(SeqId seq, int layer, Phase phase) {
   LK_CHECK(static_cast<int>(evict.size()) == n_kv_);
   for (int h = 0; h < n_kv_; ++h) {
     if (evict[h].empty()) continue;
-    LK_RETURN_IF_ERROR(kv_->evict(seq, layer, h, evict[h]));
+    LK_RETURN_IF_ERROR(this->evict(seq, layer, h, evict[h]));
     counters_[static_cast<size_t>(layer) * n_kv_ + h].evictions +=
         static_cast<int64_t>(evict[h].size());
   }
@@ -163,13 +226,17 @@ Status CompressionDriver::end_prefill(SeqId seq) {
       tail_pos_[l].clear();
     }
   }
+  for (int l = 0; l < n_layers_; ++l) LK_RETURN_IF_ERROR(apply_duo(seq, l));
+  if (mc_pairs_ > 0) LK_RETURN_IF_ERROR(apply_minicache(seq));
   phase_ = Phase::kDecode;
   return Status::ok();
 }
 
 Status CompressionDriver::after_attention(SeqId seq, int layer, const float* q, int64_t q_stride,
                                           std::span<const int32_t> positions) {
-  if (seq != seq_ || !policy_) return Status::ok();
+  if (seq != seq_) return Status::ok();
+  LK_RETURN_IF_ERROR(apply_duo(seq, layer));
+  if (!policy_) return Status::ok();
   const int group = n_heads_ / n_kv_;
   const int64_t q_dim = int64_t{n_heads_} * head_dim_;
   const int64_t n = static_cast<int64_t>(positions.size());
@@ -214,6 +281,136 @@ Status CompressionDriver::after_attention(SeqId seq, int layer, const float* q, 
   return Status::ok();
 }
 
+Status CompressionDriver::apply_minicache(SeqId seq) {
+  const int D = head_dim_;
+  const size_t elem = c_elem_bytes(kv_->config().format);
+  std::vector<float> ka, kb, va, vb;
+  for (int p = 0; p < mc_pairs_; ++p) {
+    const int a = mc_start_ + 2 * p, b = a + 1;
+    for (int h = 0; h < n_kv_; ++h) {
+      // Tokens both layers hold (rows decoded to f32), in position order.
+      std::vector<int32_t> pos;
+      ka.clear(), kb.clear(), va.clear(), vb.clear();
+      const KvHeadView va_view = kv_->view(seq, a, h), vb_view = kv_->view(seq, b, h);
+      std::vector<std::pair<const KvRun*, int>> rows_b;
+      std::map<int32_t, std::pair<const KvRun*, int>> in_b;
+      for (const KvRun& r : vb_view.runs)
+        for (int t = 0; t < r.n_tokens; ++t) in_b[r.positions[t]] = {&r, t};
+      std::vector<float> row(D);
+      for (const KvRun& r : va_view.runs)
+        for (int t = 0; t < r.n_tokens; ++t) {
+          auto it = in_b.find(r.positions[t]);
+          if (it == in_b.end()) continue;
+          pos.push_back(r.positions[t]);
+          run_key(r, t, D, row.data()), ka.insert(ka.end(), row.begin(), row.end());
+          run_value(r, t, D, row.data()), va.insert(va.end(), row.begin(), row.end());
+          run_key(*it->second.first, it->second.second, D, row.data());
+          kb.insert(kb.end(), row.begin(), row.end());
+          run_value(*it->second.first, it->second.second, D, row.data());
+          vb.insert(vb.end(), row.begin(), row.end());
+        }
+      const int64_t n = static_cast<int64_t>(pos.size());
+      if (n == 0) continue;
+      // Token retention: the `retain` share with the largest angular distance stays unmerged.
+      std::vector<float> dist(n);
+      for (int64_t i = 0; i < n; ++i)
+        dist[i] = 0.5f * (minicache_angle(&ka[i * D], &kb[i * D], D) +
+                          minicache_angle(&va[i * D], &vb[i * D], D));
+      std::vector<int64_t> order(n);
+      for (int64_t i = 0; i < n; ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t x, int64_t y) { return dist[x] > dist[y]; });
+      const int64_t n_keep = static_cast<int64_t>(std::ceil(spec_.minicache_retain * n - 1e-9));
+      std::vector<bool> keep(n, false);
+      for (int64_t i = 0; i < n_keep; ++i) keep[order[i]] = true;
+      MergedTokens& m = merged_[static_cast<size_t>(p) * n_kv_ + h];
+      std::vector<int32_t> evict;
+      std::vector<float> dk(D), dv(D);
+      for (int64_t i = 0; i < n; ++i) {
+        if (keep[i]) continue;
+        float mag[4];
+        minicache_merge(&ka[i * D], &kb[i * D], D, dk.data(), &mag[0], &mag[2]);
+        minicache_merge(&va[i * D], &vb[i * D], D, dv.data(), &mag[1], &mag[3]);
+        m.positions.push_back(pos[i]);
+        m.k_dir.insert(m.k_dir.end(), dk.begin(), dk.end());
+        m.v_dir.insert(m.v_dir.end(), dv.begin(), dv.end());
+        m.mag.insert(m.mag.end(), mag, mag + 4);
+        evict.push_back(pos[i]);
+        // Shared direction once (K and V, the cache's element type) + 4 magnitudes + position.
+        side_bytes_ += static_cast<int64_t>(2 * D * elem + 4 * 4 + 4);
+      }
+      if (evict.empty()) continue;
+      LK_CHECK_MSG(std::is_sorted(m.positions.begin(), m.positions.end()),
+                   "minicache: rounds append later positions");
+      LK_RETURN_IF_ERROR(kv_->evict(seq, a, h, evict));
+      LK_RETURN_IF_ERROR(kv_->evict(seq, b, h, evict));
+      counters_[static_cast<size_t>(a) * n_kv_ + h].evictions += static_cast<int64_t>(evict.size());
+      counters_[static_cast<size_t>(b) * n_kv_ + h].evictions += static_cast<int64_t>(evict.size());
+    }
+    rebuild_minicache_runs(a);
+    rebuild_minicache_runs(b);
+  }
+  return Status::ok();
+}
+
+// The reconstruction a merged layer's attention reads: magnitude x shared direction.
+void CompressionDriver::rebuild_minicache_runs(int layer) {
+  const int p = (layer - mc_start_) / 2, side = (layer - mc_start_) % 2;
+  const int D = head_dim_;
+  for (int h = 0; h < n_kv_; ++h) {
+    const MergedTokens& m = merged_[static_cast<size_t>(p) * n_kv_ + h];
+    Recon& r = recon_[static_cast<size_t>(layer) * n_kv_ + h];
+    const size_t n = m.positions.size();
+    r.positions = m.positions;
+    r.k.resize(n * D);
+    r.v.resize(n * D);
+    for (size_t i = 0; i < n; ++i) {
+      const float mk = m.mag[i * 4 + 2 * side], mv = m.mag[i * 4 + 2 * side + 1];
+      for (int d = 0; d < D; ++d) {
+        r.k[i * D + d] = mk * m.k_dir[i * D + d];
+        r.v[i * D + d] = mv * m.v_dir[i * D + d];
+      }
+    }
+  }
+}
+
+Status CompressionDriver::evict(SeqId seq, int layer, int kv_head,
+                                std::span<const int32_t> positions) {
+  if (demoted_ && !positions.empty()) {
+    // Decode the rows of the evicted positions (ascending) before they leave the pool.
+    std::vector<float> k(positions.size() * head_dim_), v(k.size());
+    size_t i = 0;
+    for (const KvRun& r : kv_->view(seq, layer, kv_head).runs)
+      for (int t = 0; t < r.n_tokens && i < positions.size(); ++t)
+        if (r.positions[t] == positions[i]) {
+          run_key(r, t, head_dim_, &k[i * head_dim_]);
+          run_value(r, t, head_dim_, &v[i * head_dim_]);
+          ++i;
+        }
+    LK_CHECK_MSG(i == positions.size(), "evict: positions must be held and ascending");
+    LK_RETURN_IF_ERROR(demoted_->demote(layer, kv_head, positions, k.data(), v.data()));
+  }
+  return kv_->evict(seq, layer, kv_head, positions);
+}
+
+Status CompressionDriver::apply_duo(SeqId seq, int layer) {
+  if (duo_retrieval_.empty()) return Status::ok();
+  const int64_t len = kv_->seq_length(seq);
+  for (int h = 0; h < n_kv_; ++h) {
+    const size_t i = static_cast<size_t>(layer) * n_kv_ + h;
+    if (duo_retrieval_[i]) continue;
+    std::vector<int32_t> held;
+    for (const KvRun& r : kv_->view(seq, layer, h).runs)
+      held.insert(held.end(), r.positions, r.positions + r.n_tokens);
+    const std::vector<int32_t> ev =
+        duo_streaming_evictions(held, len, spec_.duo_sinks, spec_.duo_window);
+    if (ev.empty()) continue;
+    LK_RETURN_IF_ERROR(this->evict(seq, layer, h, ev));
+    counters_[i].evictions += static_cast<int64_t>(ev.size());
+  }
+  return Status::ok();
+}
+
 Status CompressionDriver::before_rope(SeqId seq, int layer, const float* x, float* q,
                                       int64_t q_stride, std::span<const int32_t> positions) {
   if (!dms_) return Status::ok();
@@ -247,6 +444,32 @@ void CompressionDriver::after_rope(SeqId, int, float* q, int64_t q_stride, int64
 
 KvHeadView CompressionDriver::filter_view(SeqId seq, int layer, int kv_head, KvHeadView view,
                                           const float* q, int64_t q_stride, int n_q) {
+  if (mc_pairs_ > 0 && seq == seq_) {
+    const Recon& r = recon_[static_cast<size_t>(layer) * n_kv_ + kv_head];
+    if (!r.positions.empty()) {
+      KvRun extra;
+      extra.format = KvFormat::kF32;
+      extra.n_tokens = static_cast<int32_t>(r.positions.size());
+      extra.k = r.k.data();
+      extra.v = r.v.data();
+      extra.positions = r.positions.data();
+      view = splice_run(view, extra, head_dim_);
+    }
+  }
+  if (demoted_ && seq == seq_ && phase_ == Phase::kDecode && n_q == 1) {
+    const int group = n_heads_ / n_kv_;
+    const int64_t demoted = demoted_->demoted_tokens(layer, kv_head);
+    const auto max_tokens =
+        static_cast<int64_t>(std::ceil(spec_.recall_budget.ratio * static_cast<double>(demoted)));
+    auto run = demoted_->recall(layer, kv_head, q, group, max_tokens);
+    if (!run.is_ok()) {  // never silent: counted and reported
+      ++recall_errors_;
+      std::lock_guard<std::mutex> lock(recall_mu_);
+      recall_error_ = run.status().to_string();
+    } else if (run->n_tokens > 0) {
+      view = splice_run(view, *run, head_dim_);
+    }
+  }
   if (!spec_.quest || seq != seq_ || phase_ != Phase::kDecode || n_q != 1) return view;
   const int group = n_heads_ / n_kv_;
   int64_t max_tokens = 0;
@@ -282,6 +505,7 @@ nlohmann::json CompressionDriver::report() const {
   nlohmann::json j;
   j["spec"] = spec_.text;
   j["token_method"] = spec_.token_method.empty() ? "none" : spec_.token_method;
+  j["head_method"] = spec_.duo ? "duo" : "none";
   j["storage_format"] = kv_format_name(kv_->config().format);
   j["keep_per_head"] = keep_;
   const auto cs = counters();
@@ -302,6 +526,37 @@ nlohmann::json CompressionDriver::report() const {
   j["evictions"] = ev;
   j["bytes_saved"] = saved;
   j["heads"] = heads;
+  if (demoted_) {
+    j["demote"] = {{"tier", demoted_->tier_name()},
+                   {"demoted_tokens", demoted_->demoted_tokens()},
+                   {"tier_bytes", demoted_->tier_bytes()},
+                   {"recalled_pages", demoted_->recalled_pages()},
+                   {"recalled_tokens", demoted_->recalled_tokens()},
+                   {"recalled_bytes", demoted_->recalled_bytes()},
+                   {"recall_budget", spec_.recall_budget.ratio},
+                   {"recall_errors", recall_errors_.load()}};
+    if (recall_errors_ > 0) j["demote"]["recall_error"] = recall_error_;
+  }
+  if (mc_pairs_ > 0) {
+    int64_t merged = 0;
+    for (const auto& m : merged_) merged += static_cast<int64_t>(m.positions.size());
+    j["minicache"] = {{"first_layer", mc_start_},
+                      {"pairs", mc_pairs_},
+                      {"merged_tokens", merged},
+                      {"side_bytes", side_bytes_},
+                      {"retain", spec_.minicache_retain}};
+  }
+  if (!duo_retrieval_.empty()) {
+    int64_t n_ret = std::count(duo_retrieval_.begin(), duo_retrieval_.end(), true);
+    nlohmann::json ret = nlohmann::json::array();
+    for (bool b : duo_retrieval_) ret.push_back(b ? 1 : 0);
+    j["duo"] = {{"head_map", duo_map_path_},
+                {"retrieval_heads", n_ret},
+                {"streaming_heads", static_cast<int64_t>(duo_retrieval_.size()) - n_ret},
+                {"sinks", spec_.duo_sinks},
+                {"window", spec_.duo_window},
+                {"retrieval", ret}};
+  }
   if (dms_) {
     j["dms"] = {{"from_model", dms_decides_},
                 {"form", dms_->cfg.separate_alpha ? "projection" : "neuron"},

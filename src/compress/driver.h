@@ -20,7 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "compress/demote.h"
 #include "compress/dms_model.h"
+#include "compress/minicache.h"
 #include "compress/observer.h"
 #include "compress/policy.h"
 #include "compress/spec.h"
@@ -79,6 +81,9 @@ class CompressionDriver final : public ForwardObserver {
   // Counters [layer * n_kv_heads + kv_head] (held refreshed from the manager).
   std::vector<HeadCounters> counters() const;
   QuestCounters quest_counters() const { return {quest_total_.load(), quest_read_.load()}; }
+  // Bytes the policy keeps outside the pool (MiniCache's merged store); count them with the
+  // manager's bytes for this sequence.
+  int64_t side_bytes() const { return side_bytes_; }
   // The report eval embeds: method, budget, totals, per-head counters, notes.
   nlohmann::json report() const;
 
@@ -88,6 +93,11 @@ class CompressionDriver final : public ForwardObserver {
   int64_t resolve_keep(int64_t tokens) const;
   Status run_select(SeqId seq, int layer, Phase phase);
   Status observe_window(SeqId seq, int layer);
+  Status apply_duo(SeqId seq, int layer);
+  // kv_->evict, or (demote) the rows first to the demotion store.
+  Status evict(SeqId seq, int layer, int kv_head, std::span<const int32_t> positions);
+  Status apply_minicache(SeqId seq);       // merge the pairs' new tokens (after a prefill)
+  void rebuild_minicache_runs(int layer);  // streaming heads keep sinks + window
 
   CompressionSpec spec_;
   std::unique_ptr<KvPolicy> policy_;
@@ -103,6 +113,22 @@ class CompressionDriver final : public ForwardObserver {
   std::vector<std::vector<int32_t>> tail_pos_;
   std::vector<HeadCounters> counters_;  // [layer * n_kv + head]
   std::atomic<int64_t> quest_total_{0}, quest_read_{0};
+  // MiniCache: merged tokens [pair * n_kv + head] (pair p merges layers start + 2p, + 1) and
+  // the reconstruction each merged layer's attention reads [layer * n_kv + head].
+  struct Recon {
+    std::vector<float> k, v;  // [n][D] f32 (magnitude x direction)
+    std::vector<int32_t> positions;
+  };
+  std::unique_ptr<DemotionStore> demoted_;  // demote: evicted tokens in the host tier
+  std::atomic<int64_t> recall_errors_{0};
+  std::string recall_error_;
+  std::mutex recall_mu_;
+  int mc_start_ = -1, mc_pairs_ = 0;
+  std::vector<MergedTokens> merged_;
+  std::vector<Recon> recon_;
+  int64_t side_bytes_ = 0;
+  std::vector<bool> duo_retrieval_;  // [layer * n_kv + head] (empty: no duo)
+  std::string duo_map_path_;
   const DmsModel* dms_ = nullptr;                      // the model's DMS (null: none)
   bool dms_decides_ = false;                           // the dms policy takes the model's decisions
   std::vector<float> dms_logits_;                      // [n][n_kv] scratch

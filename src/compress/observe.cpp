@@ -45,6 +45,39 @@ void run_key(const KvRun& r, int t, int D, float* out) {
   LK_CHECK_MSG(false, "unknown KV format {}", static_cast<int>(r.format));
 }
 
+void run_value(const KvRun& r, int t, int D, float* out) {
+  switch (r.format) {
+    case KvFormat::kF32:
+      std::copy_n(static_cast<const float*>(r.v) + int64_t{t} * D, D, out);
+      return;
+    case KvFormat::kF16: {
+      const uint16_t* v = static_cast<const uint16_t*>(r.v) + int64_t{t} * D;
+      for (int d = 0; d < D; ++d) out[d] = f16_to_f32(v[d]);
+      return;
+    }
+    case KvFormat::kBF16: {
+      const uint16_t* v = static_cast<const uint16_t*>(r.v) + int64_t{t} * D;
+      for (int d = 0; d < D; ++d) out[d] = bf16_to_f32(v[d]);
+      return;
+    }
+    case KvFormat::kInt8: {
+      const int8_t* v = static_cast<const int8_t*>(r.v) + int64_t{t} * D;
+      for (int d = 0; d < D; ++d) out[d] = static_cast<float>(v[d]) * r.v_scale[t];
+      return;
+    }
+    case KvFormat::kInt4:
+    case KvFormat::kInt2: {
+      const int64_t row = int64_t{D} * kv_format_bits(r.format) / 8;
+      const uint8_t* v = static_cast<const uint8_t*>(r.v) + int64_t{t} * row;
+      const float scale = f16_to_f32(r.v_qparams[2 * t]), zero = f16_to_f32(r.v_qparams[2 * t + 1]);
+      for (int d = 0; d < D; ++d)
+        out[d] = static_cast<float>(kivi_code(v, d, r.format)) * scale + zero;
+      return;
+    }
+  }
+  LK_CHECK_MSG(false, "unknown KV format {}", static_cast<int>(r.format));
+}
+
 void view_keys(const KvHeadView& v, int D, std::vector<float>* keys,
                std::vector<int32_t>* positions) {
   const int64_t n = v.n_tokens();

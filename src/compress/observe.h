@@ -15,6 +15,9 @@ namespace lk::compress {
 // Decodes token t of run r's K into out [head_dim].
 void run_key(const KvRun& r, int t, int head_dim, float* out);
 
+// Decodes token t of run r's V into out [head_dim] (float and int8 runs; KIVI: per-token).
+void run_value(const KvRun& r, int t, int head_dim, float* out);
+
 // Keys and positions of a view: keys [n][head_dim] f32, positions [n].
 void view_keys(const KvHeadView& v, int head_dim, std::vector<float>* keys,
                std::vector<int32_t>* positions);

@@ -62,7 +62,7 @@ const std::map<std::string, std::vector<Knob>>& knobs() {
 
 // Methods of the issue that are recognised but not implemented yet: said so, never faked.
 const std::vector<std::string>& not_implemented() {
-  static const std::vector<std::string> v = {"duo", "minicache", "mixed"};
+  static const std::vector<std::string> v = {"mixed"};
   return v;
 }
 
@@ -77,7 +77,7 @@ const std::vector<std::string>& token_method_names() {
 const std::vector<std::string>& all_method_names() {
   static const std::vector<std::string> v = [] {
     std::vector<std::string> a = token_method_names();
-    a.insert(a.end(), {"quest", "int8", "kivi"});
+    a.insert(a.end(), {"quest", "duo", "minicache", "demote", "int8", "kivi"});
     return a;
   }();
   return v;
@@ -217,10 +217,98 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
       spec.quest_budget = *b;
       continue;
     }
+    if (name == "demote") {
+      if (spec.demote) return invalid_argument("--kv '{}': demote given twice", text);
+      if (args.size() > 1)
+        return invalid_argument(
+            "--kv '{}': demote takes one argument, the recall budget "
+            "(a ratio of the demoted tokens such as demote:0.25, or Nx)",
+            text);
+      spec.demote = true;
+      if (!args.empty()) {
+        auto b = parse_budget(args[0]);
+        if (!b.is_ok()) return b.status().with_context(fmt::format("--kv '{}': demote", text));
+        if (b->kind != Budget::Kind::kRatio)
+          return invalid_argument(
+              "--kv '{}': demote's recall budget is a ratio of the demoted "
+              "tokens (0.25 or 4x), not bytes",
+              text);
+        spec.recall_budget = *b;
+      }
+      continue;
+    }
+    if (name == "minicache") {
+      if (spec.minicache) return invalid_argument("--kv '{}': minicache given twice", text);
+      spec.minicache = true;
+      for (const std::string& a : args) {
+        const size_t eq = a.find('=');
+        const std::string key = a.substr(0, eq);
+        double v = 0;
+        const bool num = eq != std::string::npos && parse_double(a.substr(eq + 1), &v);
+        if (num && key == "start" && v >= 0 && v <= 1 << 20 && v == std::floor(v)) {
+          spec.minicache_start = static_cast<int>(v);
+        } else if (num && key == "retain" && v >= 0 && v <= 1) {
+          spec.minicache_retain = v;
+        } else {
+          return invalid_argument(
+              "--kv '{}': minicache option '{}' is not valid (valid: start=L (first merged "
+              "layer, default: the deep half), retain=R in [0, 1] (share kept unmerged, default "
+              "0.1))",
+              text, a);
+        }
+      }
+      continue;
+    }
+    if (name == "duo") {
+      if (spec.duo) return invalid_argument("--kv '{}': duo given twice", text);
+      spec.duo = true;
+      size_t i = 0;
+      if (!args.empty() && args[0].find('=') == std::string::npos) {
+        double r = 0;
+        if (!parse_double(args[0], &r) || !(r >= 0.0 && r <= 1.0))
+          return invalid_argument(
+              "--kv '{}': duo's argument is the share of kv heads kept full (retrieval heads), a "
+              "number in [0, 1] such as duo:0.5",
+              text);
+        spec.duo_ratio = r;
+        i = 1;
+      }
+      for (; i < args.size(); ++i) {
+        const size_t eq = args[i].find('=');
+        const std::string key = args[i].substr(0, eq);
+        const std::string val = eq == std::string::npos ? "" : args[i].substr(eq + 1);
+        double v = 0;
+        if (eq != std::string::npos && key == "map" && !val.empty()) {
+          spec.duo_map = val;
+        } else if (eq != std::string::npos && (key == "sinks" || key == "window") &&
+                   parse_double(val, &v) && v >= 0 && v <= (1 << 20) && v == std::floor(v)) {
+          (key == "sinks" ? spec.duo_sinks : spec.duo_window) = static_cast<int>(v);
+        } else {
+          return invalid_argument(
+              "--kv '{}': duo option '{}' is not valid (valid: sinks=N, window=N (integers >= 0), "
+              "map=PATH)",
+              text, args[i]);
+        }
+      }
+      continue;
+    }
     return invalid_argument(
         "--kv '{}': unknown method '{}' (valid: full, {}; not implemented yet: {})", text, name,
         join(all_method_names()), join(not_implemented()));
   }
+  if (spec.demote && spec.token_method.empty() && !spec.duo)
+    return invalid_argument(
+        "--kv '{}': demote keeps what an eviction method evicts: compose it with one of {} or "
+        "duo, e.g. snapkv:0.25+demote:0.25",
+        text, join(token_method_names()));
+  if (spec.demote && spec.has_format)
+    return invalid_argument("--kv '{}': demote works on float caches (not with {})", text,
+                            spec.format_method);
+  if (spec.minicache && (!spec.token_method.empty() || spec.duo || spec.has_format))
+    return invalid_argument(
+        "--kv '{}': minicache composes only with quest for now (not with a token-eviction "
+        "method, duo or a storage format: merged layers must hold the same tokens in float)",
+        text);
   return spec;
 }
 

@@ -36,7 +36,23 @@ struct CompressionSpec {
   std::string format_method;             // "int8" or "kivi"
   bool quest = false;
   Budget quest_budget;  // tokens a query reads (ratio or bytes)
-  bool is_full() const { return token_method.empty() && !has_format && !quest; }
+  // duo[:R][:sinks=N][:window=N][:map=PATH] (compress/duo.h): share R of kv heads kept full.
+  bool duo = false;
+  double duo_ratio = 0.5;
+  int duo_sinks = 4, duo_window = 64;
+  std::string duo_map;  // "" = the map beside the model
+  // minicache[:start=L][:retain=R] (compress/minicache.h): merge layer pairs from L (-1: the
+  // deep half, n_layers / 2); R = share of tokens kept unmerged (largest angular distance).
+  bool minicache = false;
+  int minicache_start = -1;
+  double minicache_retain = 0.1;
+  // demote[:B] (compress/demote.h): evicted tokens go to the host tier; a decode query
+  // recalls the top pages by Quest bound until B (a ratio of the demoted tokens, default 0.25).
+  bool demote = false;
+  Budget recall_budget{Budget::Kind::kRatio, 0.25, 0};
+  bool is_full() const {
+    return token_method.empty() && !has_format && !quest && !duo && !minicache;
+  }
 };
 
 // Names accepted by the parser, by dimension (for error messages and `--list`).

@@ -142,7 +142,7 @@ class EngineModelRunner final : public ModelRunner {
   KvStats kv_stats() const override {
     KvStats st{peak_, read_, read_tokens_};
     if (compressed()) {
-      st.held_bytes = kv_->seq_bytes(seq_);
+      st.held_bytes = kv_->seq_bytes(seq_) + driver_->side_bytes();
       st.compression = driver_->report().dump();
     } else {
       st.held_bytes = cache_->bytes_used();
@@ -179,7 +179,8 @@ class EngineModelRunner final : public ModelRunner {
   Status run(std::span<const int32_t> ids) {
     SeqBatch b{seq_, ids, false};
     LK_RETURN_IF_ERROR(active_->forward({&b, 1}, &logits_));
-    peak_ = std::max(peak_, compressed() ? kv_->seq_bytes(seq_) : cache_->bytes_used());
+    peak_ = std::max(
+        peak_, compressed() ? kv_->seq_bytes(seq_) + driver_->side_bytes() : cache_->bytes_used());
     return Status::ok();
   }
 
@@ -197,10 +198,10 @@ class EngineModelRunner final : public ModelRunner {
     const KvFormat format = compress::kv_format_for_spec(spec, full_kv_format(model_));
     if (!kv_ || kv_->config().format != format) {
       kv_.reset();
-      LK_ASSIGN_OR_RETURN(kv_, compress::kv_manager_for_spec(
-                                   spec, {s.n_layers, s.n_kv_heads, s.head_dim, s.max_context,
-                                          model_name()},
-                                   full_kv_format(model_)));
+      LK_ASSIGN_OR_RETURN(
+          kv_, compress::kv_manager_for_spec(
+                   spec, {s.n_layers, s.n_kv_heads, s.head_dim, s.max_context, model_name()},
+                   full_kv_format(model_)));
     }
     LK_ASSIGN_OR_RETURN(driver_,
                         compress::CompressionDriver::create(spec, kv_.get(), s.n_heads, &ctx_));

@@ -1,8 +1,11 @@
 #include "eval/kv_trace.h"
 
+#include <algorithm>
 #include <memory>
 
+#include "compress/dms_model.h"
 #include "compress/driver.h"
+#include "compress/kv_for_spec.h"
 #include "compress/spec.h"
 #include "engine/forward.h"
 #include "engine/sampler.h"
@@ -34,32 +37,32 @@ Result<KvTrace> run_kv_trace(const Model& model, const KvTraceOptions& opt) {
                             s.max_context);
 
   const bool full = opt.method == "full";
-  compress::CompressionSpec spec;
+  compress::CompressionSpec spec;  // default: no compression
   if (!full) {
     LK_ASSIGN_OR_RETURN(spec, compress::parse_compression_spec(opt.method));
   }
   // The uncompressed format is the one `longkv run` uses: f32 K/V for f32 models, else f16.
   const KvFormat base = model.main_dtype() == DType::kF32 ? KvFormat::kF32 : KvFormat::kF16;
-  KvManagerConfig c;
-  c.n_layers = s.n_layers;
-  c.n_kv_heads = s.n_kv_heads;
-  c.head_dim = s.head_dim;
-  c.block_tokens = 16;
-  c.format = full ? base : compress::kv_format_for_spec(spec, base);
-  c.residual_format = KvFormat::kF16;
-  // The whole trace uncompressed in f32, plus slack for partial blocks.
-  c.budget_bytes =
-      (total + 64 * c.block_tokens) * int64_t{s.n_layers} * s.n_kv_heads * s.head_dim * 2 * 4 +
-      (int64_t{1} << 20);
-  c.model_digest = s.name;
-  c.prefix_cache = false;
-  LK_ASSIGN_OR_RETURN(std::unique_ptr<KvManager> kv, KvManager::create(c));
+  LK_ASSIGN_OR_RETURN(
+      std::unique_ptr<KvManager> kv,
+      compress::kv_manager_for_spec(
+          spec,
+          {s.n_layers, s.n_kv_heads, s.head_dim, std::max<int64_t>(s.max_context, total), s.name},
+          base));
+  // The model's own DMS decisions (dms_* config keys), as longkv eval uses them.
+  LK_ASSIGN_OR_RETURN(compress::DmsModel dms, compress::dms_model_load(s, model.source));
+  compress::ModelContext ctx{model.source, &dms};
   std::unique_ptr<compress::CompressionDriver> driver;
   if (!full) {
-    LK_ASSIGN_OR_RETURN(driver, compress::CompressionDriver::create(spec, kv.get(), s.n_heads));
+    LK_ASSIGN_OR_RETURN(driver,
+                        compress::CompressionDriver::create(spec, kv.get(), s.n_heads, &ctx));
   }
+  // A neuron-form DMS model keeps its decision channel out of attention even uncompressed.
+  compress::DmsChannelMask mask(&dms);
+  ForwardObserver* uncompressed = dms.neuron() ? &mask : nullptr;
   Forward fwd(model, kv.get(), ForwardOptions{opt.chunk});
   const SeqId seq = 0;
+  fwd.set_observer(uncompressed);
   if (driver) {
     fwd.set_observer(driver.get());
     driver->begin(seq);
@@ -90,7 +93,7 @@ Result<KvTrace> run_kv_trace(const Model& model, const KvTraceOptions& opt) {
     LK_RETURN_IF_ERROR(driver->end_prefill(seq));
     t.keep_per_head = driver->keep_per_head();
     // kvpress's convention: the press acts on the prompt only, later tokens are all kept.
-    if (!opt.decode_eviction) fwd.set_observer(nullptr);
+    if (!opt.decode_eviction) fwd.set_observer(uncompressed);
   }
   t.kept.assign(s.n_layers, {});
   for (int l = 0; l < s.n_layers; ++l)

@@ -62,7 +62,7 @@ TEST(Spec, ClearErrors) {
   expect_error("h2o:0.5:recent=2", StatusCode::kInvalidArgument, "in [0, 1]");
   expect_error("full+int8", StatusCode::kInvalidArgument, "cannot be composed");
   expect_error("dms:0.25", StatusCode::kInvalidArgument, "dms takes no budget");
-  expect_error("snapkv:0.25+duo", StatusCode::kUnsupported, "'duo' is not implemented yet");
+  expect_error("snapkv:0.25+mixed", StatusCode::kUnsupported, "'mixed' is not implemented yet");
   expect_error("quest", StatusCode::kInvalidArgument, "quest needs");
 }
 

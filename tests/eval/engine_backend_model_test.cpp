@@ -64,7 +64,7 @@ TEST(EngineBackendModel, GreedyContinuationMatchesTheReference) {
   // Bad or unknown specs are refused by the backend, never run as something else.
   EXPECT_EQ(runner->begin("snapkv").code(), StatusCode::kInvalidArgument);  // no budget
   EXPECT_EQ(runner->begin("nosuch:0.5").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(runner->begin("duo").code(), StatusCode::kUnsupported);
+  EXPECT_EQ(runner->begin("mixed").code(), StatusCode::kUnsupported);
 }
 
 TEST(EngineBackendModel, ForcedLogitsMatchTheGoldenLogits) {

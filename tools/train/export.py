@@ -6,10 +6,10 @@
 Writes into --out: model.safetensors (f16) + config.json (LlamaForCausalLM) +
 generation_config.json + tokenizer.json + tokenizer_config.json, and longkv-tiny-f16.gguf.
 
-GGUF: main has no GGUF-writing CLI (src/model/gguf_writer.h has no command in front of it
-yet), so this uses the `gguf` Python package as a stop-gap, in llama.cpp's llama-arch
-conventions: blk.N.* tensor names, Q/K rows permuted to adjacent-pair RoPE order (see
-src/model/qk_permute.h), tied embeddings (no output.weight), a gpt2/llama-bpe tokenizer.
+GGUF: written by longkv's own writer, `longkv convert` (src/model/hf_to_gguf.h), from the
+HF folder; the `gguf` Python package (llama.cpp's reader) then verifies it independently:
+metadata, every tensor (blk.N.* names, Q/K rows permuted to adjacent-pair RoPE order, f16
+values), the vocabulary.
 
 Check: transformers' LlamaForCausalLM loaded from the folder must give the same logits as
 tools/train/model.py with the same (f16-rounded) weights, on a fixed prompt (max |diff|
@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -72,65 +73,76 @@ def permute_qk(w: np.ndarray, head_dim: int) -> np.ndarray:
     return w.reshape(n, 2, head_dim // 2, cols).swapaxes(1, 2).reshape(rows, cols)
 
 
-def write_gguf(m: M.LlamaLM, tok_dir: str, path: str, name: str) -> None:
+def longkv_binary(explicit: str | None) -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    for cand in (explicit, os.environ.get("LONGKV_BINARY"),
+                 os.path.join(here, "..", "..", "build", "longkv")):
+        if cand and os.path.exists(cand):
+            return cand
+    raise SystemExit("longkv binary not found: build it (cmake --build build) or pass --longkv")
+
+
+def convert_gguf(binary: str, hf_dir: str, path: str, name: str) -> None:
+    """GGUF from the HF folder with longkv's own writer (`longkv convert`)."""
+    r = subprocess.run([binary, "convert", "--in", hf_dir, "--out", path, "--dtype", "f16",
+                        "--name", name], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"longkv convert failed ({r.returncode}): {r.stderr.strip()}")
+    print(r.stdout.strip())
+
+
+def verify_gguf(m: M.LlamaLM, tok_dir: str, path: str) -> None:
+    """Independent check of longkv's GGUF with the `gguf` package (llama.cpp's reader):
+    hyper-parameters, every tensor (names, shapes, f16 values, Q/K permutation) and the
+    vocabulary must be what llama.cpp's own converter would have written."""
     import gguf
 
     c = m.cfg
-    w = gguf.GGUFWriter(path, "llama")
-    w.add_name(name)
-    w.add_context_length(c.max_position_embeddings)
-    w.add_embedding_length(c.hidden_size)
-    w.add_block_count(c.num_hidden_layers)
-    w.add_feed_forward_length(c.intermediate_size)
-    w.add_head_count(c.num_attention_heads)
-    w.add_head_count_kv(c.num_key_value_heads)
-    w.add_layer_norm_rms_eps(c.rms_norm_eps)
-    w.add_rope_freq_base(c.rope_theta)
-    w.add_rope_dimension_count(c.head_dim)
-    w.add_key_length(c.head_dim)
-    w.add_value_length(c.head_dim)
-    w.add_vocab_size(c.vocab_size)
-    w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    r = gguf.GGUFReader(path)
 
+    def field(key):
+        f = r.fields[key]
+        v = f.parts[f.data[0]]
+        return bytes(v).decode() if f.types[0] == gguf.GGUFValueType.STRING else v.tolist()[0]
+
+    want = {"general.architecture": "llama", "llama.block_count": c.num_hidden_layers,
+            "llama.embedding_length": c.hidden_size, "llama.feed_forward_length": c.intermediate_size,
+            "llama.attention.head_count": c.num_attention_heads,
+            "llama.attention.head_count_kv": c.num_key_value_heads,
+            "tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": "llama-bpe",
+            "tokenizer.ggml.bos_token_id": c.bos_token_id, "tokenizer.ggml.eos_token_id": c.eos_token_id}
+    for k, v in want.items():
+        if field(k) != v:
+            raise SystemExit(f"gguf verify: {k} = {field(k)!r}, expected {v!r}")
+    if abs(field("llama.rope.freq_base") - c.rope_theta) > 1e-3 * c.rope_theta:
+        raise SystemExit(f"gguf verify: rope.freq_base {field('llama.rope.freq_base')} != {c.rope_theta}")
     tj = json.load(open(os.path.join(tok_dir, "tokenizer.json")))
-    vocab = tj["model"]["vocab"]
-    tokens = [None] * len(vocab)
-    for piece, i in vocab.items():
-        tokens[i] = piece
-    types = [gguf.TokenType.NORMAL] * len(tokens)
-    for at in tj.get("added_tokens", []):
-        tokens[at["id"]] = at["content"]
-        types[at["id"]] = gguf.TokenType.CONTROL
-    merges = [mg if isinstance(mg, str) else " ".join(mg) for mg in tj["model"]["merges"]]
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("llama-bpe")
-    w.add_token_list(tokens)
-    w.add_token_types(types)
-    w.add_token_merges(merges)
-    w.add_bos_token_id(c.bos_token_id)
-    w.add_eos_token_id(c.eos_token_id)
-    w.add_pad_token_id(c.pad_token_id)
-    w.add_add_bos_token(True)
-
+    tf = r.fields["tokenizer.ggml.tokens"]
+    tokens = [bytes(tf.parts[i]).decode() for i in tf.data]
+    for piece, i in tj["model"]["vocab"].items():
+        if tokens[i] != piece:
+            raise SystemExit(f"gguf verify: token {i} is {tokens[i]!r}, tokenizer.json has {piece!r}")
     sd = {k: v.float().numpy() for k, v in m.state_dict().items()}
     names = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
              "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
              "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm",
              "post_attention_layernorm": "ffn_norm"}
-    w.add_tensor("token_embd.weight", sd["model.embed_tokens.weight"].astype(np.float16))
+    expect = {"token_embd.weight": sd["model.embed_tokens.weight"],
+              "output_norm.weight": sd["model.norm.weight"]}
     for i in range(c.num_hidden_layers):
         for hf, gg in names.items():
             t = sd[f"model.layers.{i}.{hf}.weight"]
-            if gg in ("attn_q", "attn_k"):
-                t = permute_qk(t, c.head_dim)
-            # Norm weights stay f32 (as llama.cpp does); matrices f16.
-            t = t.astype(np.float32 if t.ndim == 1 else np.float16)
-            w.add_tensor(f"blk.{i}.{gg}.weight", t)
-    w.add_tensor("output_norm.weight", sd["model.norm.weight"].astype(np.float32))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+            expect[f"blk.{i}.{gg}.weight"] = permute_qk(t, c.head_dim) if gg in ("attn_q", "attn_k") else t
+    got = {t.name: t for t in r.tensors}
+    if set(got) != set(expect):
+        raise SystemExit(f"gguf verify: tensors differ: extra {sorted(set(got) - set(expect))}, "
+                         f"missing {sorted(set(expect) - set(got))}")
+    for name, e in expect.items():
+        t = got[name]
+        a = np.asarray(t.data, dtype=np.float32).reshape(e.shape)
+        if not np.array_equal(a, e):
+            raise SystemExit(f"gguf verify: {name} differs (max {np.abs(a - e).max()})")
+    print(f"gguf verify (gguf package): {len(expect)} tensors, {len(tokens)} tokens, metadata ok")
 
 
 def check_hf(m: M.LlamaLM, out: str, tok_path: str, tol: float) -> float:
@@ -161,6 +173,7 @@ def main() -> None:
     ap.add_argument("--name", default="longkv-tiny")
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--no-gguf", action="store_true")
+    ap.add_argument("--longkv", help="longkv binary (default: $LONGKV_BINARY, then build/longkv)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     m, ck = load(a.ckpt)
@@ -172,7 +185,9 @@ def main() -> None:
             shutil.copyfile(src, os.path.join(a.out, f))
     write_hf(m, a.out, torch.float16)
     if not a.no_gguf:
-        write_gguf(m, a.out, os.path.join(a.out, f"{a.name}-f16.gguf"), a.name)
+        path = os.path.join(a.out, f"{a.name}-f16.gguf")
+        convert_gguf(longkv_binary(a.longkv), a.out, path, a.name)
+        verify_gguf(m, a.out, path)
     check_hf(m, a.out, os.path.join(a.out, "tokenizer.json"), a.tol)
     print(f"exported step {ck['step']} -> {a.out}")
 

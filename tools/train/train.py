@@ -104,6 +104,8 @@ def main() -> None:
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--text-fraction", type=float, default=0.15)
     ap.add_argument("--lm-weight", type=float, default=0.2)
+    ap.add_argument("--repeat-fraction", type=float, default=data.REPEAT_FRACTION,
+                    help="share of task sequences that are pure repeated-span copying")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (default on for cuda)")
     ap.add_argument("--ckpt-every", type=int, default=50)
     ap.add_argument("--eval-every", type=int, default=100)
@@ -138,12 +140,16 @@ def main() -> None:
         opt.load_state_dict(ck["opt"])
         step, elapsed = ck["step"], ck.get("elapsed_s", 0.0)
         print(f"resumed from {ckpt_path} at step {step}", flush=True)
+        # Arguments may change on resume (data mix, lr); the log keeps every set used.
+        with open(log_path, "a") as f:
+            f.write(json.dumps({"step": step, "resume_args": vars(a)}) + "\n")
     else:
         with open(os.path.join(a.run_dir, "args.json"), "w") as f:
             json.dump(vars(a), f, indent=2)
 
     docs = corpus.documents()
-    sampler = data.Sampler(tok, corpus.sentences(docs), docs, a.text_fraction, a.lm_weight)
+    sampler = data.Sampler(tok, corpus.sentences(docs), docs, a.text_fraction, a.lm_weight,
+                          a.repeat_fraction)
     cur = parse_curriculum(a.curriculum)
     total = sum(n for _, n in cur)
     end = a.max_steps or total

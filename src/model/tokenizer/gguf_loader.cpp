@@ -3,6 +3,7 @@
 //                  | "gpt2" (byte-level BPE: tokens + merges "a b" + token_type)
 //   pre            byte-level pre-tokenizer: "gpt-2", "llama-bpe"/"llama3", "qwen2", "default"
 //   bos/eos/unknown_token_id, add_bos_token, chat_template
+//   ignore_merges  (optional, longkv convert) HF BPE ignore_merges; default: pre == llama-bpe
 // Control (3), unknown (2) and user-defined (4) tokens are split out of text like HF added
 // tokens (user-defined ones even from untrusted text).
 #include "model/tokenizer/loaders.h"
@@ -69,7 +70,10 @@ Result<TokenizerData> from_gguf(const GgufFile& g, const std::string& name) {
           "{}: tokenizer.ggml.pre '{}' is not supported (valid: gpt-2, default, "
           "llama-bpe, llama3, qwen2)",
           name, pre);
-    d.ignore_merges = d.pre == PreTokenizer::kLlama3;  // Llama 3's tokenizer.json sets it
+    // Llama 3's tokenizer.json sets ignore_merges; `longkv convert` writes the key when a
+    // tokenizer differs from that default (e.g. a BPE trained with the Llama 3 regex).
+    LK_ASSIGN_OR_RETURN(d.ignore_merges, g.get_bool_or("tokenizer.ggml.ignore_merges",
+                                                       d.pre == PreTokenizer::kLlama3));
   } else {
     return unsupported("{}: tokenizer.ggml.model '{}' is not supported (valid: llama, gpt2)", name,
                        model);
