@@ -6,11 +6,12 @@
 #include <mutex>
 #include <unordered_set>
 
-#include "core/first_error.h"
 #include "core/check.h"
+#include "core/first_error.h"
 #include "core/parallel.h"
 #include "engine/rope_freqs.h"
 #include "kernels/attention.h"
+#include "kernels/gemv.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/row_convert.h"
@@ -24,7 +25,8 @@ const float* f32(const TensorView& t) {
   return static_cast<const float*>(t.data);
 }
 
-constexpr int kAttentionQueryChunk = 64;  // queries per attention task in prefill
+constexpr int kAttentionQueryChunk = 64;   // queries per attention task in prefill
+constexpr int64_t kMinSplitTokens = 1024;  // split-K parts hold at least this many tokens
 
 }  // namespace
 
@@ -122,6 +124,74 @@ Status Forward::observe_rope(const std::vector<Piece>& pieces, int layer, int64_
   return Status::ok();
 }
 
+Status Forward::attention_split_k(int layer, const std::vector<Piece>& pieces,
+                                  const std::vector<AttentionTask>& tasks, int n_split) {
+  const ModelSpec& s = model_.spec;
+  const int D = s.head_dim, group = s.n_heads / s.n_kv_heads;
+  const int64_t q_dim = int64_t{s.n_heads} * D;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const int64_t n_items = static_cast<int64_t>(tasks.size()) * n_split;
+  // Per (task, part): normalized rows [nq * group][D] and their log-sum-exp.
+  const int64_t row_cap = int64_t{kGemvMaxRows} * group;
+  split_out_.resize(n_items * row_cap * D);
+  split_lse_.resize(n_items * row_cap);
+  std::vector<uint8_t> whole(tasks.size(), 0);  // 1: a non-float run, computed unsplit
+  FirstError err;
+  std::atomic<int64_t> kv_bytes{0};
+  pool_for(n_items, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const AttentionTask& task = tasks[i / n_split];
+      const int part = static_cast<int>(i % n_split);
+      const Piece& p = pieces[task.piece];
+      const KvHeadView view = cache_->view(p.seq, layer, task.kv_head);
+      const int64_t r0 = p.row0 + task.q0;
+      AttentionQuery aq;
+      aq.q = &q_[r0 * q_dim + int64_t{task.kv_head} * group * D];
+      aq.stride = q_dim;
+      aq.positions = &pos_[r0];
+      aq.n_q = static_cast<int>(task.nq);
+      aq.group = group;
+      aq.head_dim = D;
+      aq.scale = scale;
+      bool float_runs = true;
+      for (const KvRun& r : view.runs)
+        float_runs = float_runs && (r.format == KvFormat::kF32 || r.format == KvFormat::kF16 ||
+                                    r.format == KvFormat::kBF16);
+      if (!float_runs) {  // quantized KV: the whole view on one thread, as without split
+        if (part != 0) continue;
+        whole[i / n_split] = 1;
+        err.set(attention_kv_head(view, aq, &att_[r0 * q_dim + int64_t{task.kv_head} * group * D],
+                                  q_dim));
+        kv_bytes += attention_bytes_read(view, D);
+        continue;
+      }
+      const KvHeadView mine = split_view(view, n_split, D)[part];
+      err.set(attention_kv_head_lse(mine, aq, &split_out_[i * row_cap * D], int64_t{group} * D,
+                                    &split_lse_[i * row_cap]));
+      kv_bytes += attention_bytes_read(mine, D);
+    }
+  });
+  LK_RETURN_IF_ERROR(err.get());
+  stats_.kv_bytes_read += kv_bytes.load();
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    if (whole[t]) continue;
+    const AttentionTask& task = tasks[t];
+    const int64_t r0 = pieces[task.piece].row0 + task.q0;
+    std::vector<const float*> outs(n_split), lses(n_split);
+    for (int part = 0; part < n_split; ++part) {
+      const int64_t i = static_cast<int64_t>(t) * n_split + part;
+      outs[part] = &split_out_[i * row_cap * D];
+      lses[part] = &split_lse_[i * row_cap];
+    }
+    std::vector<float*> dst(task.nq * group);
+    for (int64_t q = 0; q < task.nq; ++q)
+      for (int g = 0; g < group; ++g)
+        dst[q * group + g] = &att_[(r0 + q) * q_dim + (int64_t{task.kv_head} * group + g) * D];
+    attention_merge(outs, lses, static_cast<int>(dst.size()), D, dst.data());
+  }
+  return Status::ok();
+}
+
 Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& pieces_in,
                      int64_t T, std::vector<float>* logits,
                      const std::vector<int64_t>& logit_base) {
@@ -164,6 +234,22 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
       for (int64_t q0 = 0; q0 < pieces[pi].n; q0 += kAttentionQueryChunk) {
         tasks.push_back({pi, h, q0, std::min<int64_t>(kAttentionQueryChunk, pieces[pi].n - q0)});
       }
+    }
+  }
+
+  // Split-K (flash-decoding): with fewer tasks than two per thread and a long context, each
+  // (piece, kv head) is cut into parts run on different threads and merged by log-sum-exp.
+  // Not with an observer (it filters whole views and may keep per-view state).
+  int n_split = 1;
+  tasks_split_.clear();
+  if (!observer_ && T <= kGemvMaxRows) {
+    int64_t ctx = 0;
+    for (const Piece& p : pieces) ctx = std::max<int64_t>(ctx, p.pos0 + p.n);
+    const int64_t n_tasks = static_cast<int64_t>(tasks.size());
+    const int64_t want = (2 * num_threads() + n_tasks - 1) / n_tasks;
+    n_split = static_cast<int>(std::clamp<int64_t>(std::min(want, ctx / kMinSplitTokens), 1, 16));
+    if (n_split > 1) {
+      for (const Task& t : tasks) tasks_split_.push_back({t.piece, t.kv_head, t.q0, t.nq});
     }
   }
 
@@ -210,6 +296,8 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
       LK_RETURN_IF_ERROR(cache_->append(p.seq, l, std::span<const int32_t>(&pos_[p.row0], p.n),
                                         &k_[p.row0 * kv_dim], &v_[p.row0 * kv_dim]));
     }
+    // Decode over a long context with few (sequence, kv head) tasks: split-K (below).
+    if (n_split > 1) LK_RETURN_IF_ERROR(attention_split_k(l, pieces, tasks_split_, n_split));
     FirstError err;
     std::atomic<int64_t> kv_bytes{0};
     // Tasks cost about (visible tokens x queries x group x D); below ~256K multiply-adds in
@@ -217,7 +305,7 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
     const int64_t work = (pieces.back().pos0 + pieces.back().n) * T * group * D;
     const int64_t min_tasks = work < (int64_t{1} << 18) ? static_cast<int64_t>(tasks.size()) : 1;
     pool_for(
-        static_cast<int64_t>(tasks.size()),
+        n_split > 1 ? 0 : static_cast<int64_t>(tasks.size()),
         [&](int64_t t0, int64_t t1) {
           for (int64_t t = t0; t < t1; ++t) {
             const Task& task = tasks[t];

@@ -58,6 +58,13 @@ class Forward {
     int32_t pos0;  // position of the first token
     int64_t row0;  // first activation row in the step
   };
+  struct AttentionTask {  // queries [q0, q0 + nq) of one piece against one kv head
+    int piece, kv_head;
+    int64_t q0, nq;
+  };
+  // Decode attention split over n_split parts per task (flash-decoding), merged into att_.
+  Status attention_split_k(int layer, const std::vector<Piece>& pieces,
+                           const std::vector<AttentionTask>& tasks, int n_split);
   Status step(std::span<const SeqBatch> batch, const std::vector<Piece>& pieces, int64_t T,
               std::vector<float>* logits, const std::vector<int64_t>& logit_row_base);
   void ensure_buffers(int64_t T);
@@ -76,8 +83,10 @@ class Forward {
   std::vector<float> att_;        // [T][q_dim]
   std::vector<float> gate_, up_;  // [T][ffn_dim]
   std::vector<float> tmp_;        // [T][d_model]
-  std::vector<float> cos_sin_;    // [T][head_dim / 2][2]
-  std::vector<int32_t> pos_;      // [T]
+  std::vector<AttentionTask> tasks_split_;
+  std::vector<float> split_out_, split_lse_;  // split-K partial rows and their log-sum-exp
+  std::vector<float> cos_sin_;                // [T][head_dim / 2][2]
+  std::vector<int32_t> pos_;                  // [T]
 };
 
 }  // namespace lk

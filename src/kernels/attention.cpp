@@ -160,11 +160,11 @@ inline __m512 load16(const void* base, int64_t i) {
   if constexpr (F == KvFormat::kF32) {
     return _mm512_loadu_ps(static_cast<const float*>(base) + i);
   } else if constexpr (F == KvFormat::kF16) {
-    return _mm512_cvtph_ps(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i)));
+    return _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i)));
   } else {
-    const __m256i v =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i));
+    const __m256i v = _mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + i));
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
   }
 }
@@ -245,6 +245,11 @@ int64_t attention_bytes_read(const KvHeadView& view, int head_dim) {
 
 Status attention_kv_head(const KvHeadView& view, const AttentionQuery& qs, float* out,
                          int64_t out_stride) {
+  return attention_kv_head_lse(view, qs, out, out_stride, nullptr);
+}
+
+Status attention_kv_head_lse(const KvHeadView& view, const AttentionQuery& qs, float* out,
+                             int64_t out_stride, float* lse) {
   const int D = qs.head_dim, G = qs.group, nq = qs.n_q;
   const int rows = nq * G;
   thread_local std::vector<RowState> state;
@@ -334,7 +339,8 @@ Status attention_kv_head(const KvHeadView& view, const AttentionQuery& qs, float
         }
       }
 #ifdef LK_ATTN_FUSED_V
-      if (fused_v) accumulate_rows(run.format, out_rows.data(), p_rows.data(), rows, run.v, t0, n, D);
+      if (fused_v)
+        accumulate_rows(run.format, out_rows.data(), p_rows.data(), rows, run.v, t0, n, D);
 #endif
     }
   }
@@ -344,9 +350,61 @@ Status attention_kv_head(const KvHeadView& view, const AttentionQuery& qs, float
       float* o = out + i * out_stride + g * D;
       const float inv = l > 0.0f ? 1.0f / l : 0.0f;
       for (int d = 0; d < D; ++d) o[d] *= inv;
+      if (lse) lse[i * G + g] = l > 0.0f ? state[i * G + g].m + std::log(l) : -INFINITY;
     }
   }
   return Status::ok();
+}
+
+std::vector<KvHeadView> split_view(const KvHeadView& view, int parts, int head_dim) {
+  parts = std::max(parts, 1);
+  std::vector<KvHeadView> out(parts);
+  const int64_t total = view.n_tokens();
+  int64_t done = 0;  // tokens already assigned
+  for (const KvRun& run : view.runs) {
+    const bool cuttable = format_supported(run.format);
+    int64_t first = 0;
+    while (first < run.n_tokens) {
+      // Part p holds tokens [p * total / parts, (p + 1) * total / parts).
+      int p = 0;
+      while (p + 1 < parts && (int64_t{p} + 1) * total / parts <= done) ++p;
+      const int64_t end = (int64_t{p} + 1) * total / parts;
+      const int64_t take = cuttable ? std::min(run.n_tokens - first, end - done) : run.n_tokens;
+      KvRun r = run;
+      if (cuttable) {
+        const int64_t bytes = first * head_dim * format_bits(run.format) / 8;
+        r.k = static_cast<const uint8_t*>(run.k) + bytes;
+        r.v = static_cast<const uint8_t*>(run.v) + bytes;
+        r.positions = run.positions + first;
+        r.n_tokens = static_cast<int32_t>(take);
+      }
+      out[p].runs.push_back(r);
+      first += take;
+      done += take;
+    }
+  }
+  return out;
+}
+
+void attention_merge(std::span<const float* const> outs, std::span<const float* const> lses,
+                     int rows, int head_dim, float* const* dst) {
+  for (int r = 0; r < rows; ++r) {
+    float m = -INFINITY;
+    for (const float* l : lses) m = std::max(m, l[r]);
+    float* o = dst[r];
+    std::fill_n(o, head_dim, 0.0f);
+    if (m == -INFINITY) continue;  // no visible token in any part
+    float total = 0.0f;
+    for (size_t p = 0; p < outs.size(); ++p) {
+      const float wgt = std::exp(lses[p][r] - m);
+      if (wgt == 0.0f) continue;
+      total += wgt;
+      const float* src = outs[p] + static_cast<int64_t>(r) * head_dim;
+      for (int d = 0; d < head_dim; ++d) o[d] += wgt * src[d];
+    }
+    const float inv = 1.0f / total;
+    for (int d = 0; d < head_dim; ++d) o[d] *= inv;
+  }
 }
 
 Status attention_kv_head_scalar(const KvHeadView& view, const AttentionQuery& qs, float* out,

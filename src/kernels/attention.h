@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "core/status.h"
 #include "kv/kv_view.h"
@@ -27,6 +29,22 @@ struct AttentionQuery {
 // int2 are decoded by the kv module's quantized kernels).
 Status attention_kv_head(const KvHeadView& view, const AttentionQuery& query, float* out,
                          int64_t out_stride);
+
+// Split-K decoding (flash-decoding): the same attention over a part of a view's tokens,
+// with each row's log-sum-exp of its scores written to lse[i * group + g] (-inf when no
+// token of the part is visible), so parts computed on different threads can be merged.
+Status attention_kv_head_lse(const KvHeadView& view, const AttentionQuery& query, float* out,
+                             int64_t out_stride, float* lse);
+
+// Cuts a view into `parts` views of about equal token counts, in order. Float-format runs
+// (f32/f16/bf16) are cut inside; runs of other formats stay whole (KIVI groups share
+// per-channel parameters). Some parts may be empty.
+std::vector<KvHeadView> split_view(const KvHeadView& view, int parts, int head_dim);
+
+// dst[r][0..D) = softmax-weighted combination of the parts' normalized rows:
+// sum_p exp(lse_p[r]) * out_p[r] / sum_p exp(lse_p[r]). outs[p] is [rows][D] contiguous.
+void attention_merge(std::span<const float* const> outs, std::span<const float* const> lses,
+                     int rows, int head_dim, float* const* dst);
 
 // Plain scalar reference: all visible tokens, f32, two-pass softmax.
 Status attention_kv_head_scalar(const KvHeadView& view, const AttentionQuery& query, float* out,

@@ -29,10 +29,10 @@ struct Panel {
   int kb = 32;  // sub-block size: 32, or 16 for q6_k
   bool has_min = false;
   int64_t n = 0;
-  std::vector<int8_t> q;       // [kRows][n]
-  std::vector<float> scale;    // [kRows][n / kb]
-  std::vector<int32_t> corr;   // [kRows][n / kb]
-  std::vector<float> min;      // [kRows][n / 32]
+  std::vector<int8_t> q;      // [kRows][n]
+  std::vector<float> scale;   // [kRows][n / kb]
+  std::vector<int32_t> corr;  // [kRows][n / kb]
+  std::vector<float> min;     // [kRows][n / 32]
   void reset(DType t, int64_t n_elems) {
     kb = t == DType::kQ6_K ? 16 : 32;
     has_min = t == DType::kQ4_K || t == DType::kQ5_K;
@@ -117,7 +117,8 @@ void decode_row(DType t, const uint8_t* row, int64_t n, Panel* p, int r) {
           int8_t* yy = y + 128 * h;
           for (int l = 0; l < 32; ++l) {
             yy[l] = static_cast<int8_t>(((ql[l] & 0x0f) | (((qh[l] >> 0) & 3) << 4)) - 32);
-            yy[l + 32] = static_cast<int8_t>(((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) - 32);
+            yy[l + 32] =
+                static_cast<int8_t>(((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) - 32);
             yy[l + 64] = static_cast<int8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
             yy[l + 96] = static_cast<int8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
           }
@@ -217,8 +218,9 @@ void quantize_row(const float* x, int64_t n, int64_t t, Int8Activations* a) {
     const __m512i bias = _mm512_set1_epi32(128);
     const __m512 s = _mm512_set1_ps(id);
     alignas(16) uint8_t u[32];
-    _mm_store_si128(reinterpret_cast<__m128i*>(u), _mm512_cvtepi32_epi8(_mm512_add_epi32(
-                                                       _mm512_cvtps_epi32(_mm512_mul_ps(x0, s)), bias)));
+    _mm_store_si128(
+        reinterpret_cast<__m128i*>(u),
+        _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x0, s)), bias)));
     _mm_store_si128(
         reinterpret_cast<__m128i*>(u + 16),
         _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x1, s)), bias)));

@@ -23,9 +23,9 @@ bool gemm_int8_supported(DType t);
 // per group and 32-element block: 8 quads x 16 rows x 4 bytes of (q + 128) as u8, the 16
 // rows' scales, and the 16 rows' exact f32 block sums (for the q4_k/q5_k mins).
 struct Int8Activations {
-  int64_t n = 0;      // elements per row (a multiple of 32)
-  int64_t rows = 0;   // activation rows
-  int64_t groups = 0;  // ceil(rows / 16)
+  int64_t n = 0;             // elements per row (a multiple of 32)
+  int64_t rows = 0;          // activation rows
+  int64_t groups = 0;        // ceil(rows / 16)
   std::vector<uint8_t> q;    // [groups][n/32][8][16][4]
   std::vector<float> scale;  // [groups][n/32][16]
   std::vector<float> sum;    // [groups][n/32][16]

@@ -7,9 +7,10 @@
 #include <mutex>
 #include <vector>
 
-#include "core/first_error.h"
 #include "core/check.h"
+#include "core/first_error.h"
 #include "core/parallel.h"
+#include "kernels/gemm_float.h"
 #include "kernels/gemm_int8.h"
 #include "kernels/gemv.h"
 #include "kernels/row_convert.h"
@@ -36,6 +37,8 @@ Status matmul_gemv(const TensorView& w, const float* x, int64_t n_x, float* y) {
   return err.get();
 }
 
+bool g_float_gemm = true;
+
 bool use_int8_gemm(const TensorView& w) {
   return gemv_int8_activations() && gemm_int8_supported(w.dtype);
 }
@@ -51,7 +54,23 @@ Status matmul_gemm_int8(const TensorView& w, const Int8Activations& xa, float* y
   return err.get();
 }
 
+// Float weights: the AVX-512 panel kernel on activations packed once for all threads.
+Status matmul_gemm_float(const TensorView& w, const FloatActivations& xa, float* y) {
+  const int64_t m = w.ne[1];
+  constexpr int64_t kTile = 16;
+  FirstError err;
+  pool_for((m + kTile - 1) / kTile, [&](int64_t t0, int64_t t1) {
+    err.set(gemm_float_rows(w, t0 * kTile, std::min(m, t1 * kTile), xa, y, m));
+  });
+  return err.get();
+}
+
 Status matmul_gemm(const TensorView& w, const float* x, int64_t n_x, float* y) {
+  if (gemm_float_supported(w.dtype) && g_float_gemm) {
+    thread_local FloatActivations xa;
+    pack_activations_float(x, n_x, w.ne[0], w.ne[0], &xa);
+    return matmul_gemm_float(w, xa, y);
+  }
   if (use_int8_gemm(w)) {
     thread_local Int8Activations xa;
     quantize_activations_int8(x, n_x, w.ne[0], w.ne[0], &xa);
@@ -59,8 +78,12 @@ Status matmul_gemm(const TensorView& w, const float* x, int64_t n_x, float* y) {
   }
   blas_single_threaded();
   const int64_t n = w.ne[0], m = w.ne[1];
-  // Tiles of W small enough that a converted tile stays in L2 (~512 KiB).
-  const int64_t tile = std::clamp<int64_t>((512 * 1024 / 4) / n, 16, 256);
+  // Each sgemm call packs the whole activation block again, so tiles of W are large (up to
+  // 4 MiB of f32; OpenBLAS blocks for the caches itself) while still giving every thread
+  // about two tiles to balance. (Tiles of 512 KiB cost 30% in repacking at n = 8192.)
+  const int64_t per_thread = (m + 2 * num_threads() - 1) / (2 * num_threads());
+  const int64_t tile =
+      std::clamp<int64_t>(std::min<int64_t>((4 << 20) / 4 / n, per_thread), 16, 1024);
   const int64_t n_tiles = (m + tile - 1) / tile;
   FirstError err;
   pool_for(n_tiles, [&](int64_t t0, int64_t t1) {
@@ -95,11 +118,16 @@ Status matmul_multi(std::span<const TensorView* const> ws, const float* x, int64
                     std::span<float* const> ys) {
   LK_CHECK(ws.size() == ys.size());
   if (n_x > kGemvMaxRows) {
-    // Projections of the same activations share one quantization of them.
+    // Projections of the same activations share one quantization (packing) of them.
     thread_local Int8Activations xa;
-    bool quantized = false;
+    thread_local FloatActivations xf;
+    bool quantized = false, packed = false;
     for (size_t i = 0; i < ws.size(); ++i) {
-      if (use_int8_gemm(*ws[i])) {
+      if (g_float_gemm && gemm_float_supported(ws[i]->dtype)) {
+        if (!packed) pack_activations_float(x, n_x, ws[i]->ne[0], ws[i]->ne[0], &xf);
+        packed = true;
+        LK_RETURN_IF_ERROR(matmul_gemm_float(*ws[i], xf, ys[i]));
+      } else if (use_int8_gemm(*ws[i])) {
         if (!quantized) quantize_activations_int8(x, n_x, ws[i]->ne[0], ws[i]->ne[0], &xa);
         quantized = true;
         LK_RETURN_IF_ERROR(matmul_gemm_int8(*ws[i], xa, ys[i]));

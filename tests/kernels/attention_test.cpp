@@ -59,7 +59,7 @@ TEST(Attention, MatchesScalarReference) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (KvFormat fmt : {KvFormat::kF32, KvFormat::kF16, KvFormat::kBF16}) {
-    for (int D : {16, 64}) {
+    for (int D : {16, 64, 80, 128}) {
       for (int G : {1, 4}) {
         for (int nq : {1, 3, 20}) {
           Store st;
@@ -85,6 +85,53 @@ TEST(Attention, MatchesScalarReference) {
           }
         }
       }
+    }
+  }
+}
+
+// Split-K: a view cut into parts (inside runs), each part's attention with its log-sum-exp,
+// merged, equals the attention over the whole view — including parts where a query sees
+// no token at all (its lse is -inf).
+TEST(Attention, SplitPartsMergeToTheWholeView) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (KvFormat fmt : {KvFormat::kF32, KvFormat::kF16}) {
+    for (int parts : {1, 2, 3, 5}) {
+      Store st;
+      st.f.reserve(64);
+      st.h.reserve(64);
+      st.pos.reserve(64);
+      const int D = 64, G = 4, nq = 3;
+      KvHeadView view = make_view(fmt, {37, 200, 5}, D, &st, &rng);
+      std::vector<KvHeadView> cut = split_view(view, parts, D);
+      ASSERT_EQ(static_cast<int>(cut.size()), parts);
+      int64_t total = 0;
+      for (const auto& c : cut) total += c.n_tokens();
+      ASSERT_EQ(total, view.n_tokens());
+      // query 0 sees only the first 10 cached tokens: later parts have nothing visible
+      std::vector<int32_t> qpos = {view.runs[0].positions[9], view.runs[1].positions[150],
+                                   view.runs[2].positions[4]};
+      const int64_t stride = int64_t{G} * D;
+      std::vector<float> q(nq * stride);
+      for (auto& x : q) x = dist(rng);
+      AttentionQuery aq{q.data(), stride, qpos.data(), nq, G, D, 0.125f};
+      std::vector<float> want(nq * stride);
+      ASSERT_TRUE(attention_kv_head(view, aq, want.data(), stride).is_ok());
+      std::vector<std::vector<float>> outs(parts, std::vector<float>(nq * stride)),
+          lses(parts, std::vector<float>(nq * G));
+      std::vector<const float*> op, lp;
+      for (int p = 0; p < parts; ++p) {
+        ASSERT_TRUE(
+            attention_kv_head_lse(cut[p], aq, outs[p].data(), stride, lses[p].data()).is_ok());
+        op.push_back(outs[p].data());
+        lp.push_back(lses[p].data());
+      }
+      std::vector<float> got(nq * stride);
+      std::vector<float*> dst;
+      for (int r = 0; r < nq * G; ++r) dst.push_back(got.data() + r * D);
+      attention_merge(op, lp, nq * G, D, dst.data());
+      for (int i = 0; i < nq * stride; ++i)
+        ASSERT_NEAR(got[i], want[i], 1e-5) << kv_format_name(fmt) << " parts=" << parts;
     }
   }
 }

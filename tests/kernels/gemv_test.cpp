@@ -48,9 +48,9 @@ Weights make_weights(DType t, int64_t n, int64_t m, uint64_t seed) {
 std::vector<float> abs_bound(const TensorView& w, const std::vector<float>& x, int64_t n_x,
                              bool gemm = false) {
   const int64_t n = w.ne[0], m = w.ne[1];
-  const bool int8 = gemv_int8_activations() &&
-                    (gemm ? gemm_int8_supported(w.dtype)
-                          : (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0));
+  const bool int8 =
+      gemv_int8_activations() &&
+      (gemm ? gemm_int8_supported(w.dtype) : (w.dtype == DType::kQ8_0 || w.dtype == DType::kQ4_0));
   std::vector<float> b(n_x * m), row(n);
   for (int64_t r = 0; r < m; ++r) {
     EXPECT_TRUE(row_to_f32(w, r, row.data()).is_ok());
