@@ -30,6 +30,8 @@ def methods(head_map: str) -> list[tuple[str, str]]:
         out.append((f"duo:{r}:window=32:map={head_map}", x))
     for t, x in (("0.02", "~2x"), ("0.04", "~4x"), ("0.07", "~8x")):
         out.append((f"dms:threshold={t}:window=32", x))
+    for m in ("streaming:8x+demote:0.25", "snapkv:8x+demote:0.25"):
+        out.append((m, "8x device"))
     out.append(("minicache", "<2x"))
     out.append(("minicache:start=0:retain=0.05", "<2x"))
     return out

@@ -174,6 +174,11 @@ int64_t DmsPolicy::pending(int layer, int kv_head) const {
   return it == heads_.end() ? 0 : static_cast<int64_t>(it->second.marked.size());
 }
 
+bool DmsPolicy::marked(int layer, int kv_head, int32_t pos) const {
+  auto it = heads_.find({layer, kv_head});
+  return it != heads_.end() && it->second.marked.count(pos) > 0;
+}
+
 void DmsPolicy::reset() {
   heads_.clear();
 }

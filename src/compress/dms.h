@@ -99,6 +99,9 @@ class DmsPolicy final : public KvPolicy {
                         std::span<const uint8_t> evict, int n_kv_heads);
   // Tokens decided "evict" whose window has not passed yet (for counters and tests).
   int64_t pending(int layer, int kv_head) const;
+  // True when pos is decided "evict" and still held (read-only: safe from worker threads
+  // while no decision is being recorded).
+  bool marked(int layer, int kv_head, int32_t pos) const;
   int window() const { return c_.window; }
 
  private:

@@ -8,6 +8,7 @@
 #include "compress/duo.h"
 #include "compress/observe.h"
 #include "compress/quest.h"
+#include "kv/kv_codec.h"
 #include "core/check.h"
 
 namespace lk::compress {
@@ -443,7 +444,22 @@ void CompressionDriver::after_rope(SeqId, int, float* q, int64_t q_stride, int64
 }
 
 KvHeadView CompressionDriver::filter_view(SeqId seq, int layer, int kv_head, KvHeadView view,
-                                          const float* q, int64_t q_stride, int n_q) {
+                                          const float* q, int64_t q_stride, int n_q,
+                                          const int32_t* q_positions) {
+  // DMS inside a prefill chunk: keys whose window has passed for the task's first query are
+  // hidden now (they leave the pool after the chunk), so a query sees at most the task's
+  // query span (<= 64 positions) of late keys instead of the whole chunk.
+  if (dms_decides_ && q_positions && n_q > 0 && seq == seq_ &&
+      !kv_format_is_kivi(kv_->config().format)) {  // KIVI groups cannot be sliced
+    const auto* dms = static_cast<const DmsPolicy*>(policy_.get());
+    const int64_t first = q_positions[0];
+    view = view_without(
+        view,
+        [&](int32_t p) {
+          return p + int64_t{dms->window()} < first && dms->marked(layer, kv_head, p);
+        },
+        head_dim_);
+  }
   if (mc_pairs_ > 0 && seq == seq_) {
     const Recon& r = recon_[static_cast<size_t>(layer) * n_kv_ + kv_head];
     if (!r.positions.empty()) {

@@ -67,7 +67,7 @@ class CompressionDriver final : public ForwardObserver {
   Status end_prefill(SeqId seq);
 
   KvHeadView filter_view(SeqId seq, int layer, int kv_head, KvHeadView view, const float* q,
-                         int64_t q_stride, int n_q) override;
+                         int64_t q_stride, int n_q, const int32_t* q_positions = nullptr) override;
   Status after_attention(SeqId seq, int layer, const float* q, int64_t q_stride,
                          std::span<const int32_t> positions) override;
   Status before_rope(SeqId seq, int layer, const float* x, float* q, int64_t q_stride,

@@ -70,6 +70,25 @@ void minicache_merge(const float* a, const float* b, int D, float* dir, float* m
     for (int d = 0; d < D; ++d) dir[d] = static_cast<float>(dir[d] / n);
 }
 
+KvHeadView view_without(const KvHeadView& view, const std::function<bool(int32_t)>& drop, int D) {
+  KvHeadView out;
+  for (const KvRun& r : view.runs) {
+    int t = 0;
+    while (t < r.n_tokens) {
+      while (t < r.n_tokens && drop(r.positions[t])) ++t;
+      int n = 0;
+      while (t + n < r.n_tokens && !drop(r.positions[t + n])) ++n;
+      if (n == r.n_tokens) {
+        out.runs.push_back(r);
+      } else if (n > 0) {
+        out.runs.push_back(slice(r, t, n, D));
+      }
+      t += n;
+    }
+  }
+  return out;
+}
+
 KvHeadView splice_run(const KvHeadView& view, const KvRun& extra, int D) {
   KvHeadView out;
   int e = 0;                                    // next token of extra

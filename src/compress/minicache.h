@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -38,5 +39,8 @@ struct MergedTokens {
 // Float and int8 runs are sliced in place; KIVI runs (whose K parameters describe a whole
 // group) cannot be sliced and are refused by the caller.
 KvHeadView splice_run(const KvHeadView& view, const KvRun& extra, int head_dim);
+// The view without the tokens `drop` selects (runs sliced in place; same format rules).
+KvHeadView view_without(const KvHeadView& view, const std::function<bool(int32_t)>& drop,
+                        int head_dim);
 
 }  // namespace lk::compress

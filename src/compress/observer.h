@@ -31,8 +31,9 @@ class ForwardObserver {
   // q: [n][q_stride] queries after RoPE.
   virtual void after_rope(SeqId seq, int layer, float* q, int64_t q_stride, int64_t n) {}
   // q: the group's query heads of each query, q[i * q_stride + g * head_dim], n_q queries.
+  // q_positions: [n_q] the queries' positions (ascending; null from callers without them).
   virtual KvHeadView filter_view(SeqId seq, int layer, int kv_head, KvHeadView view, const float* q,
-                                 int64_t q_stride, int n_q) {
+                                 int64_t q_stride, int n_q, const int32_t* q_positions = nullptr) {
     return view;
   }
   // q: [n][q_dim] post-RoPE queries (q_stride = q_dim); positions: [n].

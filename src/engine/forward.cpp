@@ -321,7 +321,7 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
             if (observer_)
               view = observer_->filter_view(p.seq, l, task.kv_head, std::move(view),
                                             &q_[r0 * q_dim + int64_t{task.kv_head} * group * D],
-                                            q_dim, static_cast<int>(task.nq));
+                                            q_dim, static_cast<int>(task.nq), &pos_[r0]);
             AttentionQuery aq;
             aq.q = &q_[r0 * q_dim + int64_t{task.kv_head} * group * D];
             aq.stride = q_dim;

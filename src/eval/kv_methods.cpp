@@ -16,11 +16,20 @@ std::vector<KvMethodInfo>& registry() {
       {"snapkv", "SnapKV: observation-window votes, pooled (snapkv:BUDGET[:window=32:kernel=7])"},
       {"pyramidkv", "PyramidKV: SnapKV with per-layer budgets (pyramidkv:BUDGET[:beta=20])"},
       {"adakv", "AdaKV: SnapKV with head-adaptive budgets (adakv:BUDGET[:floor=0.2])"},
-      {"dms", "DMS: delayed eviction; decisions from the model when its config has dms_* keys, else training-free (dms:threshold=T[:window=256])"},
-      {"duo", "DuoAttention: retrieval heads full, streaming heads sinks + window (duo:R[:sinks=4:window=64:map=PATH]; head map from profile-heads)"},
-      {"demote", "tier demotion: evicted tokens go to the host tier, decode queries recall the top pages by Quest bound (TOKEN_METHOD+demote[:0.25])"},
-      {"minicache", "MiniCache: merge adjacent deep layers (SLERP directions + own magnitudes), outlier tokens kept (minicache[:start=L:retain=0.1])"},
-      {"quest", "Quest: read only the top pages by key bounds; saves reads, not memory (quest:BUDGET)"},
+      {"dms",
+       "DMS: delayed eviction; decisions from the model when its config has dms_* keys, else "
+       "training-free (dms:threshold=T[:window=256])"},
+      {"duo",
+       "DuoAttention: retrieval heads full, streaming heads sinks + window "
+       "(duo:R[:sinks=4:window=64:map=PATH]; head map from profile-heads)"},
+      {"demote",
+       "tier demotion: evicted tokens go to the host tier, decode queries recall the top pages by "
+       "Quest bound (TOKEN_METHOD+demote[:0.25])"},
+      {"minicache",
+       "MiniCache: merge adjacent deep layers (SLERP directions + own magnitudes), outlier tokens "
+       "kept (minicache[:start=L:retain=0.1])"},
+      {"quest",
+       "Quest: read only the top pages by key bounds; saves reads, not memory (quest:BUDGET)"},
       {"int8", "int8 K/V storage (per-token scales)"},
       {"kivi", "KIVI K/V storage: kivi:4 or kivi:2"}};
   return r;

@@ -50,6 +50,21 @@ TEST(MiniCache, SpliceKeepsPositionOrder) {
   EXPECT_EQ(val, (std::vector<float>{0, 3, 4, 1, 2, 5, 6, 7, 8}));
 }
 
+TEST(MiniCache, ViewWithoutSlicesRuns) {
+  std::vector<float> k = {0, 1, 2, 3, 4};
+  std::vector<int32_t> p = {0, 1, 2, 3, 4};
+  KvHeadView v;
+  v.runs.push_back({KvFormat::kF32, 5, k.data(), k.data(), nullptr, nullptr, nullptr, nullptr,
+                    p.data()});
+  const KvHeadView out = view_without(v, [](int32_t x) { return x == 1 || x == 4; }, 1);
+  std::vector<float> got;
+  for (const KvRun& r : out.runs)
+    for (int t = 0; t < r.n_tokens; ++t) got.push_back(static_cast<const float*>(r.k)[t]);
+  EXPECT_EQ(got, (std::vector<float>{0, 2, 3}));
+  EXPECT_EQ(view_without(v, [](int32_t) { return false; }, 1).runs.size(), 1u);
+  EXPECT_EQ(view_without(v, [](int32_t) { return true; }, 1).n_tokens(), 0);
+}
+
 constexpr int kLayers = 4, kKv = 1, kD = 4, kHeads = 2;
 
 TEST(MiniCache, DriverMergesTheDeepPairAndKeepsOutliers) {
