@@ -1,5 +1,7 @@
 #include "compress/spec.h"
 
+#include "core/byte_size.h"
+
 #include <cmath>
 #include <cstdlib>
 
@@ -99,22 +101,12 @@ Result<Budget> parse_budget(const std::string& t) {
     b.ratio = 1.0 / x;
     return b;
   }
-  static const std::vector<std::pair<std::string, double>> units = {{"GiB", 1024.0 * 1024 * 1024},
-                                                                    {"MiB", 1024.0 * 1024},
-                                                                    {"KiB", 1024.0},
-                                                                    {"GB", 1e9},
-                                                                    {"MB", 1e6},
-                                                                    {"KB", 1e3},
-                                                                    {"kB", 1e3},
-                                                                    {"B", 1}};
-  for (const auto& [u, mult] : units) {
-    if (t.size() > u.size() && t.compare(t.size() - u.size(), u.size(), u) == 0) {
-      if (!parse_double(t.substr(0, t.size() - u.size()), &x) || x <= 0) return bad();
-      b.kind = Budget::Kind::kBytes;
-      b.bytes = static_cast<int64_t>(std::llround(x * mult));
-      if (b.bytes <= 0) return bad();
-      return b;
-    }
+  if (const auto unit = split_byte_unit(t, /*short_units=*/false)) {
+    if (!parse_double(std::string(unit->number), &x) || x <= 0) return bad();
+    b.kind = Budget::Kind::kBytes;
+    b.bytes = static_cast<int64_t>(std::llround(x * unit->multiplier));
+    if (b.bytes <= 0) return bad();
+    return b;
   }
   if (!parse_double(t, &x)) return bad();
   if (!(x > 0.0 && x <= 1.0))

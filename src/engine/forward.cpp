@@ -130,12 +130,26 @@ Status Forward::observe_rope(const std::vector<Piece>& pieces, int layer, int64_
   return Status::ok();
 }
 
+AttentionQuery Forward::group_query(const AttentionTask& task, int64_t r0) const {
+  const ModelSpec& s = model_.spec;
+  const int D = s.head_dim, group = s.n_heads / s.n_kv_heads;
+  const int64_t q_dim = int64_t{s.n_heads} * D;
+  AttentionQuery aq;
+  aq.q = &q_[r0 * q_dim + int64_t{task.kv_head} * group * D];
+  aq.stride = q_dim;
+  aq.positions = &pos_[r0];
+  aq.n_q = static_cast<int>(task.nq);
+  aq.group = group;
+  aq.head_dim = D;
+  aq.scale = 1.0f / std::sqrt(static_cast<float>(D));
+  return aq;
+}
+
 Status Forward::attention_split_k(int layer, const std::vector<Piece>& pieces,
                                   const std::vector<AttentionTask>& tasks, int n_split) {
   const ModelSpec& s = model_.spec;
   const int D = s.head_dim, group = s.n_heads / s.n_kv_heads;
   const int64_t q_dim = int64_t{s.n_heads} * D;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int64_t n_items = static_cast<int64_t>(tasks.size()) * n_split;
   // Per (task, part): normalized rows [nq * group][D] and their log-sum-exp.
   const int64_t row_cap = int64_t{kGemvMaxRows} * group;
@@ -151,14 +165,7 @@ Status Forward::attention_split_k(int layer, const std::vector<Piece>& pieces,
       const Piece& p = pieces[task.piece];
       const KvHeadView view = cache_->view(p.seq, layer, task.kv_head);
       const int64_t r0 = p.row0 + task.q0;
-      AttentionQuery aq;
-      aq.q = &q_[r0 * q_dim + int64_t{task.kv_head} * group * D];
-      aq.stride = q_dim;
-      aq.positions = &pos_[r0];
-      aq.n_q = static_cast<int>(task.nq);
-      aq.group = group;
-      aq.head_dim = D;
-      aq.scale = scale;
+      const AttentionQuery aq = group_query(task, r0);
       bool float_runs = true;
       for (const KvRun& r : view.runs)
         float_runs = float_runs && (r.format == KvFormat::kF32 || r.format == KvFormat::kF16 ||
@@ -228,13 +235,8 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
     }
   }
 
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   // Attention tasks: (piece, kv head, chunk of queries).
-  struct Task {
-    int piece, kv_head;
-    int64_t q0, nq;
-  };
-  std::vector<Task> tasks;
+  std::vector<AttentionTask> tasks;
   for (int pi = 0; pi < static_cast<int>(pieces.size()); ++pi) {
     for (int h = 0; h < n_kv; ++h) {
       for (int64_t q0 = 0; q0 < pieces[pi].n; q0 += kAttentionQueryChunk) {
@@ -255,7 +257,7 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
     const int64_t want = (2 * num_threads() + n_tasks - 1) / n_tasks;
     n_split = static_cast<int>(std::clamp<int64_t>(std::min(want, ctx / kMinSplitTokens), 1, 16));
     if (n_split > 1) {
-      for (const Task& t : tasks) tasks_split_.push_back({t.piece, t.kv_head, t.q0, t.nq});
+      tasks_split_ = tasks;
     }
   }
 
@@ -314,7 +316,7 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
         n_split > 1 ? 0 : static_cast<int64_t>(tasks.size()),
         [&](int64_t t0, int64_t t1) {
           for (int64_t t = t0; t < t1; ++t) {
-            const Task& task = tasks[t];
+            const AttentionTask& task = tasks[t];
             const Piece& p = pieces[task.piece];
             KvHeadView view = cache_->view(p.seq, l, task.kv_head);
             const int64_t r0 = p.row0 + task.q0;
@@ -322,14 +324,7 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
               view = observer_->filter_view(p.seq, l, task.kv_head, std::move(view),
                                             &q_[r0 * q_dim + int64_t{task.kv_head} * group * D],
                                             q_dim, static_cast<int>(task.nq), &pos_[r0]);
-            AttentionQuery aq;
-            aq.q = &q_[r0 * q_dim + int64_t{task.kv_head} * group * D];
-            aq.stride = q_dim;
-            aq.positions = &pos_[r0];
-            aq.n_q = static_cast<int>(task.nq);
-            aq.group = group;
-            aq.head_dim = D;
-            aq.scale = scale;
+            const AttentionQuery aq = group_query(task, r0);
             err.set(attention_kv_head_any(
                 view, aq, &att_[r0 * q_dim + int64_t{task.kv_head} * group * D], q_dim));
             kv_bytes += attention_bytes_read(view, D);

@@ -12,6 +12,7 @@
 #include "compress/observer.h"
 #include "core/status.h"
 #include "engine/model_weights.h"
+#include "kernels/attention.h"
 #include "kv/kv_view.h"
 
 namespace lk {
@@ -63,6 +64,8 @@ class Forward {
     int64_t q0, nq;
   };
   // Decode attention split over n_split parts per task (flash-decoding), merged into att_.
+  // The queries of `task` (rows from r0, all heads of its GQA group) as the kernels take them.
+  AttentionQuery group_query(const AttentionTask& task, int64_t r0) const;
   Status attention_split_k(int layer, const std::vector<Piece>& pieces,
                            const std::vector<AttentionTask>& tasks, int n_split);
   Status step(std::span<const SeqBatch> batch, const std::vector<Piece>& pieces, int64_t T,

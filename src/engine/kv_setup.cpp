@@ -1,5 +1,7 @@
 #include "engine/kv_setup.h"
 
+#include "core/byte_size.h"
+
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -44,28 +46,13 @@ Result<int64_t> parse_byte_size(const std::string& t, const std::string& what) {
         "500MB, 4096B)",
         what, t);
   };
-  static const std::vector<std::pair<std::string, double>> units = {{"GiB", 1024.0 * 1024 * 1024},
-                                                                    {"MiB", 1024.0 * 1024},
-                                                                    {"KiB", 1024.0},
-                                                                    {"GB", 1e9},
-                                                                    {"MB", 1e6},
-                                                                    {"KB", 1e3},
-                                                                    {"kB", 1e3},
-                                                                    {"B", 1},
-                                                                    {"G", 1024.0 * 1024 * 1024},
-                                                                    {"M", 1024.0 * 1024},
-                                                                    {"K", 1024.0}};
   double x = 0, mult = 1;
-  bool matched = false;
-  for (const auto& [u, m] : units) {
-    if (t.size() > u.size() && t.compare(t.size() - u.size(), u.size(), u) == 0) {
-      if (!parse_number(t.substr(0, t.size() - u.size()), &x)) return bad();
-      mult = m;
-      matched = true;
-      break;
-    }
+  if (const auto unit = split_byte_unit(t, /*short_units=*/true)) {
+    if (!parse_number(std::string(unit->number), &x)) return bad();
+    mult = unit->multiplier;
+  } else if (!parse_number(t, &x)) {
+    return bad();
   }
-  if (!matched && !parse_number(t, &x)) return bad();
   const double bytes = x * mult;
   if (!(bytes >= 1.0) || bytes > 9.0e18) return bad();
   return static_cast<int64_t>(std::llround(bytes));
