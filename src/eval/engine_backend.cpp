@@ -143,7 +143,10 @@ class EngineModelRunner final : public ModelRunner {
   }
 
   KvStats kv_stats() const override {
-    KvStats st{peak_, read_, read_tokens_};
+    KvStats st;
+    st.peak_bytes = peak_;
+    st.bytes_read = read_;
+    st.decode_tokens = read_tokens_;
     if (compressed()) {
       st.held_bytes = kv_->seq_bytes(seq_) + driver_->side_bytes();
       st.compression = driver_->report().dump();

@@ -38,7 +38,9 @@ TEST_P(PoolProperty, RandomOperationsKeepInvariants) {
   c.clock = &clock;
   auto m = test::make_manager(c);
   ASSERT_TRUE(m->add_tier(make_host_tier()).is_ok());
-  if (seed % 2) ASSERT_TRUE(m->set_prefix_spill_tier("host").is_ok());
+  if (seed % 2) {
+    ASSERT_TRUE(m->set_prefix_spill_tier("host").is_ok());
+  }
   const bool exact = !(format == KvFormat::kInt8 || kv_format_is_kivi(format));
   const int H = c.n_layers * c.n_kv_heads, D = c.head_dim;
   std::mt19937 rng(static_cast<uint32_t>(seed));
@@ -79,7 +81,9 @@ TEST_P(PoolProperty, RandomOperationsKeepInvariants) {
             v[(i * c.n_kv_heads + h) * D + d] = value_of(toks[i], pos[i], l, h, d, true);
           }
       Status st = m->append(id, l, pos, k.data(), v.data());
-      if (planned) ASSERT_TRUE(st.is_ok()) << "a planned append cannot fail: " << st.to_string();
+      if (planned) {
+        ASSERT_TRUE(st.is_ok()) << "a planned append cannot fail: " << st.to_string();
+      }
       if (!st.is_ok()) {  // raw append out of memory: that layer stored nothing
         ASSERT_EQ(st.code(), StatusCode::kOutOfMemory);
         m->release(id);  // the engine would drop (or preempt) the half-written sequence
