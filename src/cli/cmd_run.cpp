@@ -38,6 +38,12 @@ Status write_logits(const std::string& path, const std::vector<float>& logits) {
   return ok ? Status::ok() : io_error("short write to '{}'", path);
 }
 
+// Tokens one generation may reach: prompt + n_predict, at most the context limit.
+int64_t run_tokens(size_t n_prompt, int n_predict, int64_t max_context) {
+  const int64_t n = static_cast<int64_t>(n_prompt) + n_predict;
+  return max_context > 0 ? std::min(n, max_context) : n;
+}
+
 // The cache and forward pass of one run: for `full` the cache --kv-cache/--kv-format/
 // --kv-budget/--kv-block select (engine/kv_setup.h: the paged KV manager by default), else the
 // paged KV manager driven by a compression spec (`--kv`, compress/driver.h). `auto` is the
@@ -55,9 +61,11 @@ struct RunKv {
   std::string spec_text;
   KvFormat format = KvFormat::kF16;
 
-  // max_tokens: prompt + tokens to generate (sizes the default --kv-budget).
-  Status init(const Model& m, const std::string& spec_in, KvCacheOptions kvo, int64_t max_tokens,
-              int chunk, const ContextSwitchOptions& swo) {
+  // Sizes the default --kv-budget for the prompt plus opt->max_new_tokens (capped by
+  // opt->max_context) and installs the compression driver's end-of-prefill hook in *opt.
+  Status init(const Model& m, const std::string& spec_in, KvCacheOptions kvo, size_t n_prompt,
+              int chunk, const ContextSwitchOptions& swo, GenerateOptions* opt) {
+    const int64_t max_tokens = run_tokens(n_prompt, opt->max_new_tokens, opt->max_context);
     LK_ASSIGN_OR_RETURN(dms, compress::dms_model_load(m.spec, m.source));
     ctx.model_path = m.source;
     ctx.dms = &dms;
@@ -93,15 +101,13 @@ struct RunKv {
       driver->begin(0);
     }
     LK_ASSIGN_OR_RETURN(switcher, ContextSwitcher::create(swo, manager()));
+    if (driver) opt->after_prefill = [this] { return driver->end_prefill(0); };
     return Status::ok();
   }
   KvManager* manager() const { return kv ? kv.get() : full.manager; }
   std::string describe() const {
     return kv ? fmt::format("{} {}", kv_format_name(kv->config().format), spec_text)
               : full.describe();
-  }
-  void hook(GenerateOptions* opt) {
-    if (driver) opt->after_prefill = [this] { return driver->end_prefill(0); };
   }
   // stderr: swaps, the pool's bytes, and what a compressed cache holds at the end.
   void report() const {
@@ -119,12 +125,6 @@ struct RunKv {
     if (r.contains("dms")) fmt::print(stderr, "kv: dms {}\n", r["dms"].dump());
   }
 };
-
-// Tokens one generation may reach: prompt + n_predict, at most the context limit.
-int64_t run_tokens(size_t n_prompt, int n_predict, int64_t max_context) {
-  const int64_t n = static_cast<int64_t>(n_prompt) + n_predict;
-  return max_context > 0 ? std::min(n, max_context) : n;
-}
 
 // --prompt-ids: ids in, ids out (no tokenizer), e.g. for checks against transformers.
 int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& dump_logits,
@@ -153,11 +153,8 @@ int run_ids_mode(const Model& m, const std::string& ids_s, const std::string& du
   std::vector<float> prompt_logits;
   if (!dump_logits.empty()) opt.prompt_logits = &prompt_logits;
   RunKv rk;
-  if (auto st =
-          rk.init(m, kv_spec, kvo, run_tokens(ids.size(), n_predict, opt.max_context), chunk, swo);
-      !st.is_ok())
+  if (auto st = rk.init(m, kv_spec, kvo, ids.size(), chunk, swo, &opt); !st.is_ok())
     return report_error("run", st);
-  rk.hook(&opt);
   Status swap_status;
   int64_t n_out = 0;
   auto res = generate(*rk.fwd, 0, ids, opt, [&](int32_t id) {
@@ -314,11 +311,8 @@ int run_run(int argc, char** argv) {
   if (auto st = sampler_config_validate(opt.sampler); !st.is_ok()) return report_error("run", st);
 
   RunKv rk;
-  if (auto st =
-          rk.init(m, kv_spec, kvo, run_tokens(ids.size(), n_predict, opt.max_context), chunk, swo);
-      !st.is_ok())
+  if (auto st = rk.init(m, kv_spec, kvo, ids.size(), chunk, swo, &opt); !st.is_ok())
     return report_error("run", st);
-  rk.hook(&opt);
   Status swap_status;
   int64_t n_out = 0;
 

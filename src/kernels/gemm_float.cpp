@@ -1,4 +1,5 @@
 #include "kernels/gemm_float.h"
+#include "kernels/gemm_tile.h"
 
 #include <immintrin.h>
 
@@ -103,11 +104,8 @@ Status gemm_float_rows(const TensorView& w, int64_t r0, int64_t r1, const FloatA
     }
     for (int64_t g = 0; g < a.groups; ++g) {
       const int lanes = static_cast<int>(std::min<int64_t>(kLanes, a.rows - g * kLanes));
-      const float* am = acc.data() + g * kRows * kLanes;
-      for (int l = 0; l < lanes; ++l) {
-        float* yr = y + (g * kLanes + l) * y_stride + t0;
-        for (int r = 0; r < nr; ++r) yr[r] = am[r * kLanes + l];
-      }
+      store_tile_transposed(acc.data() + g * kRows * kLanes, kLanes, nr, lanes,
+                            y + g * kLanes * y_stride, y_stride, t0);
     }
   }
   return Status::ok();

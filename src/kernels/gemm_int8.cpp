@@ -1,4 +1,5 @@
 #include "kernels/gemm_int8.h"
+#include "kernels/gemm_tile.h"
 
 #include <immintrin.h>
 
@@ -284,10 +285,7 @@ Status gemm_int8_rows(const TensorView& w, int64_t r0, int64_t r1, const Int8Act
     for (int64_t g = 0; g < a.groups; ++g) {
       fn(panel, a, g, out);
       const int lanes = static_cast<int>(std::min<int64_t>(kLanes, a.rows - g * kLanes));
-      for (int l = 0; l < lanes; ++l) {
-        float* yr = y + (g * kLanes + l) * y_stride + t0;
-        for (int r = 0; r < nr; ++r) yr[r] = out[r * kLanes + l];
-      }
+      store_tile_transposed(out, kLanes, nr, lanes, y + g * kLanes * y_stride, y_stride, t0);
     }
   }
   return Status::ok();

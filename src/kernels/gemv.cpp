@@ -129,8 +129,9 @@ void row_dot_q4_0(const uint8_t* row, int64_t n, const float* x, int64_t xs, flo
 
 using RowDotFn = void (*)(const uint8_t*, int64_t, const float*, int64_t, float*);
 
-template <template <int> class K>
-RowDotFn pick(int nx) {
+// The kernel instance for nx activation rows (1..4; more are done 4 at a time).
+template <class Fn, template <int> class K>
+Fn pick(int nx) {
   switch (nx) {
     case 1:
       return &K<1>::run;
@@ -176,15 +177,15 @@ struct KQ4 {
 RowDotFn row_dot_for(DType t, int nx) {
   switch (t) {
     case DType::kF32:
-      return pick<KF32>(nx);
+      return pick<RowDotFn, KF32>(nx);
     case DType::kF16:
-      return pick<KF16>(nx);
+      return pick<RowDotFn, KF16>(nx);
     case DType::kBF16:
-      return pick<KBF16>(nx);
+      return pick<RowDotFn, KBF16>(nx);
     case DType::kQ8_0:
-      return pick<KQ8>(nx);
+      return pick<RowDotFn, KQ8>(nx);
     case DType::kQ4_0:
-      return pick<KQ4>(nx);
+      return pick<RowDotFn, KQ4>(nx);
     default:
       return nullptr;
   }
@@ -273,19 +274,6 @@ struct KQ4I {
     row_dot_q4_0_int<NX>(r, n, x, o);
   }
 };
-template <template <int> class K>
-IntRowDotFn pick_int(int nx) {
-  switch (nx) {
-    case 1:
-      return &K<1>::run;
-    case 2:
-      return &K<2>::run;
-    case 3:
-      return &K<3>::run;
-    default:
-      return &K<4>::run;
-  }
-}
 
 Status gemv_rows_int8(const TensorView& w, int64_t r0, int64_t r1, const float* x, int64_t n_x,
                       int64_t x_stride, float* y, int64_t y_stride) {
@@ -296,7 +284,8 @@ Status gemv_rows_int8(const TensorView& w, int64_t r0, int64_t r1, const float* 
   const auto* base = static_cast<const uint8_t*>(w.data);
   for (int64_t t0 = 0; t0 < n_x; t0 += kMaxX) {
     const int nx = static_cast<int>(std::min<int64_t>(kMaxX, n_x - t0));
-    const IntRowDotFn fn = w.dtype == DType::kQ8_0 ? pick_int<KQ8I>(nx) : pick_int<KQ4I>(nx);
+    const IntRowDotFn fn =
+        w.dtype == DType::kQ8_0 ? pick<IntRowDotFn, KQ8I>(nx) : pick<IntRowDotFn, KQ4I>(nx);
     const XBlock* xs[kMaxX];
     for (int t = 0; t < nx; ++t) xs[t] = xq.data() + (t0 + t) * nb;
     float out[kMaxX];
