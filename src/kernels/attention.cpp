@@ -1,5 +1,11 @@
 #include "kernels/attention.h"
 
+// GCC 12 reports the _mm512_undefined_*() operands inside its own AVX-512 intrinsics
+// (shuffles, conversions) as maybe-uninitialized once they are inlined into loops here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -92,24 +98,15 @@ const float* tile_as_f32(KvFormat f, const void* base, int64_t first, int n, int
 }
 
 #if defined(__AVX512F__)
-// s[0..16) = scale * dot(q, K[t]) for 16 consecutive rows of K (D a multiple of 16): the 16
-// per-token partial-sum vectors are reduced together by a transpose-add tree instead of 16
-// horizontal reductions.
-inline void dot16(const float* q, const float* K, int D, float scale, float* s) {
-  __m512 acc[16];
-  for (int t = 0; t < 16; ++t) acc[t] = _mm512_setzero_ps();
-  for (int d = 0; d < D; d += 16) {
-    const __m512 qv = _mm512_loadu_ps(q + d);
-    for (int t = 0; t < 16; ++t) {
-      acc[t] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(K + static_cast<int64_t>(t) * D + d), acc[t]);
-    }
-  }
+// Lane i of the result = the sum of the 16 lanes of acc[i]: a transpose-add tree (15 adds,
+// ~30 shuffles for 16 sums) instead of 16 horizontal reductions.
+inline __m512 reduce16(const __m512* acc) {
   __m512 v1[8], v2[4];
   for (int i = 0; i < 8; ++i) {  // 128-bit lanes: [a.L0+a.L2, a.L1+a.L3, b.L0+b.L2, b.L1+b.L3]
     const __m512 a = acc[2 * i], b = acc[2 * i + 1];
     v1[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
   }
-  for (int j = 0; j < 4; ++j) {  // lane k of v2[j] holds 4 partials of token 4j+k
+  for (int j = 0; j < 4; ++j) {  // lane k of v2[j] holds 4 partials of sum 4j+k
     const __m512 c = v1[2 * j], d = v1[2 * j + 1];
     v2[j] = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x88), _mm512_shuffle_f32x4(c, d, 0xDD));
   }
@@ -119,10 +116,11 @@ inline void dot16(const float* q, const float* K, int D, float scale, float* s) 
       _mm512_add_ps(_mm512_unpacklo_ps(v2[2], v2[3]), _mm512_unpackhi_ps(v2[2], v2[3]));
   const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(u, w, _MM_SHUFFLE(1, 0, 1, 0)),
                                  _mm512_shuffle_ps(u, w, _MM_SHUFFLE(3, 2, 3, 2)));
-  // element 4k+m of r is token 4m+k
+  // element 4k+m of r is sum 4m+k
   const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  _mm512_storeu_ps(s, _mm512_mul_ps(_mm512_permutexvar_ps(idx, r), _mm512_set1_ps(scale)));
+  return _mm512_permutexvar_ps(idx, r);
 }
+
 #endif
 
 // o[0..D) += sum_t p[t] * V[t][0..D), keeping 64 output lanes in registers per pass.
@@ -225,6 +223,79 @@ void accumulate_rows(KvFormat f, float* const* o, const float* const* p, int row
       return accumulate_rows_v_any<KvFormat::kBF16>(o, p, rows, V, first, n, D);
   }
 }
+
+// Decode scores straight from the stored K (no f32 copy): s[r][t] = scale * q[r] . K[first+t]
+// for R query rows and T = 16 / R tokens at a time. Each K vector is loaded and converted once
+// for all R rows and the R*T partial-sum vectors are reduced together by reduce16, so a
+// token costs R*D/16 FMAs plus ~3 shuffles per row.
+template <KvFormat F, int R>
+void scores_rows(const float* const* q, float* const* s, const void* K, int64_t first, int n, int D,
+                 float scale) {
+  constexpr int T = 16 / R;
+  const __m512 vscale = _mm512_set1_ps(scale);
+  int t0 = 0;
+  for (; t0 + T <= n; t0 += T) {
+    __m512 acc[16];
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
+    const int64_t row0 = (first + t0) * D;
+    for (int d = 0; d < D; d += 16) {
+      __m512 qv[R];
+      for (int r = 0; r < R; ++r) {
+        qv[r] = _mm512_loadu_ps(q[r] + d);
+        // Keeps q in a register: folded into each FMA it would be loaded T times.
+        __asm__("" : "+v"(qv[r]));
+      }
+      for (int t = 0; t < T; ++t) {
+        const __m512 k = load16<F>(K, row0 + int64_t{t} * D + d);
+        for (int r = 0; r < R; ++r) acc[r * T + t] = _mm512_fmadd_ps(qv[r], k, acc[r * T + t]);
+      }
+    }
+    alignas(64) float sums[16];  // sums[r * T + t]
+    _mm512_store_ps(sums, _mm512_mul_ps(reduce16(acc), vscale));
+    for (int r = 0; r < R; ++r) std::copy_n(sums + r * T, T, s[r] + t0);
+  }
+  for (; t0 < n; ++t0) {  // the last (n % T) tokens of a run
+    const int64_t row = (first + t0) * D;
+    for (int r = 0; r < R; ++r) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int d = 0; d < D; d += 16)
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(q[r] + d), load16<F>(K, row + d), acc);
+      s[r][t0] = _mm512_reduce_add_ps(acc) * scale;
+    }
+  }
+}
+
+// All `rows` query rows, in groups of 4 (then 2, 1): K stays in L1 between the groups.
+template <KvFormat F>
+void scores_rows_any(const float* const* q, float* const* s, int rows, const void* K, int64_t first,
+                     int n, int D, float scale) {
+  int r0 = 0;
+  for (; r0 + 4 <= rows; r0 += 4) scores_rows<F, 4>(q + r0, s + r0, K, first, n, D, scale);
+  for (; r0 + 2 <= rows; r0 += 2) scores_rows<F, 2>(q + r0, s + r0, K, first, n, D, scale);
+  for (; r0 < rows; ++r0) scores_rows<F, 1>(q + r0, s + r0, K, first, n, D, scale);
+}
+
+void scores_rows_fmt(KvFormat f, const float* const* q, float* const* s, int rows, const void* K,
+                     int64_t first, int n, int D, float scale) {
+  switch (f) {
+    case KvFormat::kF32:
+      return scores_rows_any<KvFormat::kF32>(q, s, rows, K, first, n, D, scale);
+    case KvFormat::kF16:
+      return scores_rows_any<KvFormat::kF16>(q, s, rows, K, first, n, D, scale);
+    default:
+      return scores_rows_any<KvFormat::kBF16>(q, s, rows, K, first, n, D, scale);
+  }
+}
+
+// max(m, x[0..n)).
+float max_with(float m, const float* x, int n) {
+  __m512 v = _mm512_set1_ps(m);
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 k = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    v = _mm512_mask_max_ps(v, k, v, _mm512_maskz_loadu_ps(k, x + i));
+  }
+  return _mm512_reduce_max_ps(v);
+}
 #define LK_ATTN_FUSED_V 1
 #endif
 
@@ -261,8 +332,9 @@ Status attention_kv_head_lse(const KvHeadView& view, const AttentionQuery& qs, f
   const int32_t max_qpos = *std::max_element(qs.positions, qs.positions + nq);
   const bool use_gemm = nq >= kGemmMinQueries;
 #ifdef LK_ATTN_FUSED_V
-  // Decode: V is read in its storage format by accumulate_rows (no f32 copy), and K tiles
-  // are small enough that their f32 copy stays in L1 while all `rows` queries use it.
+  // Decode: K and V are read in their storage format (no f32 copies) by scores_rows_fmt and
+  // accumulate_rows, each byte once from memory; a tile of K stays in L1 while groups of
+  // query rows use it.
   const bool fused_v = !use_gemm && D % 16 == 0;
 #else
   const bool fused_v = false;
@@ -270,13 +342,18 @@ Status attention_kv_head_lse(const KvHeadView& view, const AttentionQuery& qs, f
   const int tile = fused_v ? kDecodeTile : kTile;
   scores.resize(static_cast<size_t>(rows) * tile);
   thread_local std::vector<float*> out_rows;
-  thread_local std::vector<const float*> p_rows;
+  thread_local std::vector<const float*> p_rows, q_rows;
+  thread_local std::vector<float*> s_rows;
   out_rows.resize(rows);
   p_rows.resize(rows);
+  q_rows.resize(rows);
+  s_rows.resize(rows);
   for (int i = 0; i < nq; ++i) {
     for (int g = 0; g < G; ++g) {
       out_rows[i * G + g] = out + i * out_stride + g * D;
-      p_rows[i * G + g] = scores.data() + static_cast<int64_t>(i * G + g) * tile;
+      s_rows[i * G + g] = scores.data() + static_cast<int64_t>(i * G + g) * tile;
+      p_rows[i * G + g] = s_rows[i * G + g];
+      q_rows[i * G + g] = qs.q + i * qs.stride + g * D;
     }
   }
 
@@ -286,7 +363,7 @@ Status attention_kv_head_lse(const KvHeadView& view, const AttentionQuery& qs, f
       const int n = static_cast<int>(std::min<int64_t>(tile, run.n_tokens - t0));
       const int32_t* pos = run.positions + t0;
       if (pos[0] > max_qpos) break;  // ascending positions: nothing later is visible
-      const float* K = tile_as_f32(run.format, run.k, t0, n, D, &kbuf);
+      const float* K = fused_v ? nullptr : tile_as_f32(run.format, run.k, t0, n, D, &kbuf);
       const float* V = fused_v ? nullptr : tile_as_f32(run.format, run.v, t0, n, D, &vbuf);
       // scores[(i*G+g)][t] for the tile
       if (use_gemm) {
@@ -295,20 +372,14 @@ Status attention_kv_head_lse(const KvHeadView& view, const AttentionQuery& qs, f
           sgemm_nt(nq, n, D, qs.scale, qs.q + g * D, qs.stride, K, D, 0.0f,
                    scores.data() + static_cast<int64_t>(g) * tile, int64_t{G} * tile);
         }
-      } else {
-        for (int i = 0; i < nq; ++i) {
-          for (int g = 0; g < G; ++g) {
-            const float* qv = qs.q + i * qs.stride + g * D;
-            float* s = scores.data() + static_cast<int64_t>(i * G + g) * tile;
-            int t = 0;
-#if defined(__AVX512F__)
-            if (D % 16 == 0) {
-              for (; t + 16 <= n; t += 16)
-                dot16(qv, K + static_cast<int64_t>(t) * D, D, qs.scale, s + t);
-            }
+      } else if (fused_v) {
+#ifdef LK_ATTN_FUSED_V
+        scores_rows_fmt(run.format, q_rows.data(), s_rows.data(), rows, run.k, t0, n, D, qs.scale);
 #endif
-            for (; t < n; ++t) s[t] = dot_f32(qv, K + static_cast<int64_t>(t) * D, D) * qs.scale;
-          }
+      } else {
+        for (int r = 0; r < rows; ++r) {
+          for (int t = 0; t < n; ++t)
+            s_rows[r][t] = dot_f32(q_rows[r], K + static_cast<int64_t>(t) * D, D) * qs.scale;
         }
       }
       // Mask, update the running max and sum, turn scores into unnormalized weights.
@@ -320,8 +391,12 @@ Status attention_kv_head_lse(const KvHeadView& view, const AttentionQuery& qs, f
           std::fill(s + visible, s + n, 0.0f);
           float* o = out + i * out_stride + g * D;
           if (visible == 0) continue;
+#ifdef LK_ATTN_FUSED_V
+          const float m_new = max_with(state[r].m, s, visible);
+#else
           float m_new = state[r].m;
           for (int t = 0; t < visible; ++t) m_new = std::max(m_new, s[t]);
+#endif
           const float corr = std::exp(state[r].m - m_new);  // exp(-inf) = 0 on the first tile
           const float sum = exp_shift_sum(s, visible, m_new);
           state[r].l = state[r].l * corr + sum;

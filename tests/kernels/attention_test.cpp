@@ -1,7 +1,8 @@
 // The tiled online-softmax attention agrees with the plain two-pass scalar attention for
-// f32/f16/bf16 runs, several runs per view, gaps in positions, GQA groups, decode (dot path)
-// and prefill (sgemm path). Tolerance 1e-5 absolute (outputs are O(1)); f16/bf16 inputs are
-// decoded identically by both so the tolerance does not widen.
+// f32/f16/bf16 runs, several runs per view (lengths that leave partial tiles and partial
+// token blocks), gaps in positions, GQA groups of 1-7 rows, decode (K and V read in their
+// storage format) and prefill (sgemm path). Tolerance 1e-5 absolute (outputs are O(1)); f16/bf16
+// inputs are decoded identically by both so the tolerance does not widen.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -60,7 +61,7 @@ TEST(Attention, MatchesScalarReference) {
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (KvFormat fmt : {KvFormat::kF32, KvFormat::kF16, KvFormat::kBF16}) {
     for (int D : {16, 64, 80, 128}) {
-      for (int G : {1, 4}) {
+      for (int G : {1, 2, 3, 4, 7}) {  // decode scores take rows 4, then 2, then 1 at a time
         for (int nq : {1, 3, 20}) {
           Store st;
           st.f.reserve(64);
