@@ -18,8 +18,10 @@ constexpr int kLanes = 16;  // activation rows per group
 #if defined(__AVX512F__)
 #define LK_GEMM_FLOAT 1
 
-// acc[(j * kRows + r) * 16 + lane] += sum over k in [k0, k1) of w[r][k] * x(row (g0 + j) * 16
+// acc[(j * kRows + r) * 16 + lane] += sum over k in [k0, k1) of w[k][r] * x(row (g0 + j) * 16
 // + lane)[k], j < NG: a 8 x 16·NG register tile, the weight broadcast, no horizontal sums.
+// w is the tile's panel [n][kRows]: the 8 weights of one k share a cache line (as rows
+// n floats apart they would all fall in the same L1 set).
 template <int NG>
 void tile_kernel(const float* w, int64_t n, const FloatActivations& a, int64_t g0, int64_t k0,
                  int64_t k1, float* acc_mem) {
@@ -32,7 +34,7 @@ void tile_kernel(const float* w, int64_t n, const FloatActivations& a, int64_t g
     __m512 xv[NG];
     for (int j = 0; j < NG; ++j) xv[j] = _mm512_loadu_ps(x[j] + k * kLanes);
     for (int r = 0; r < kRows; ++r) {
-      const __m512 wv = _mm512_set1_ps(w[r * n + k]);
+      const __m512 wv = _mm512_set1_ps(w[k * kRows + r]);
       for (int j = 0; j < NG; ++j) acc[r][j] = _mm512_fmadd_ps(wv, xv[j], acc[r][j]);
     }
   }
@@ -80,7 +82,9 @@ Status gemm_float_rows(const TensorView& w, int64_t r0, int64_t r1, const FloatA
     return unsupported("float GEMM: weight type {} has no kernel", dtype_name(w.dtype));
   }
   const int64_t n = w.ne[0];
-  thread_local std::vector<float> panel;  // [kRows][n] f32
+  thread_local std::vector<float> row;    // [n] f32: one weight row
+  thread_local std::vector<float> panel;  // [n][kRows] f32: the tile's rows interleaved
+  row.resize(n);
   panel.resize(kRows * n);
   // k in blocks so the activation panels of a block (groups x kKc x 64 B, 512 KiB at 512
   // rows) stay in L2 while the tile's rows sweep them; partial sums wait in acc.
@@ -88,17 +92,26 @@ Status gemm_float_rows(const TensorView& w, int64_t r0, int64_t r1, const FloatA
   thread_local std::vector<float> acc;  // [groups][kRows][16]
   for (int64_t t0 = r0; t0 < r1; t0 += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - t0));
-    for (int r = 0; r < nr; ++r) LK_RETURN_IF_ERROR(row_to_f32(w, t0 + r, panel.data() + r * n));
-    std::fill(panel.begin() + nr * n, panel.end(), 0.0f);
+    if (nr < kRows) std::fill(panel.begin(), panel.end(), 0.0f);
+    for (int r = 0; r < nr; ++r) {
+      LK_RETURN_IF_ERROR(row_to_f32(w, t0 + r, row.data()));
+      for (int64_t k = 0; k < n; ++k) panel[k * kRows + r] = row[k];
+    }
     acc.assign(a.groups * kRows * kLanes, 0.0f);
     for (int64_t k0 = 0; k0 < n; k0 += kKc) {
       const int64_t k1 = std::min(n, k0 + kKc);
-      for (int64_t g = 0; g < a.groups; g += 2) {
+      for (int64_t g = 0; g < a.groups;) {
         float* am = acc.data() + g * kRows * kLanes;
-        if (a.groups - g >= 2) {
+        const int64_t left = a.groups - g;
+        if (left >= 3) {
+          tile_kernel<3>(panel.data(), n, a, g, k0, k1, am);
+          g += 3;
+        } else if (left == 2) {
           tile_kernel<2>(panel.data(), n, a, g, k0, k1, am);
+          g += 2;
         } else {
           tile_kernel<1>(panel.data(), n, a, g, k0, k1, am);
+          g += 1;
         }
       }
     }

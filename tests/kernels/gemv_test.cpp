@@ -85,7 +85,7 @@ TEST_P(GemvTest, MatchesScalarForAllBatchSizes) {
     Weights w = make_weights(t, n, m, 7 + n);
     std::mt19937 rng(3);
     std::normal_distribution<float> dist(0.0f, 1.0f);
-    for (int64_t n_x : {1, 2, 3, 4, 5, 9, 17, 35}) {
+    for (int64_t n_x : {1, 2, 3, 4, 5, 9, 17, 35, 70}) {  // 35, 70: 3 and 3+2 GEMM lane groups
       std::vector<float> x(n_x * n);
       for (auto& v : x) v = dist(rng);
       std::vector<float> want(n_x * m), got(n_x * m);
