@@ -8,6 +8,7 @@ between rounds. Prints every round and the medians of tok/s and of the per-round
 
 usage: tools/bench_pairs.py MODEL.gguf [--threads 2] [--pp 512] [--tg 128] [--depth 0]
                             [--rounds 3] [--longkv build/longkv] [--llama-bench PATH]
+                            [--longkv-arg=--prefill-bf16]
 """
 import argparse
 import json
@@ -23,6 +24,7 @@ def run_longkv(a, test):
            "-d", str(a.depth), "--kv-format", "f16", "--json"]
     if test == "pp":
         cmd.append("--no-roofline")
+    cmd += a.longkv_arg
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     j = json.loads(out)
     row = j["rows"][0] if "rows" in j else j
@@ -47,6 +49,8 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--tests", default="pp,tg")
     p.add_argument("--longkv", default="build/longkv")
+    p.add_argument("--longkv-arg", action="append", default=[],
+                   help="extra argument for longkv bench (repeatable), e.g. --longkv-arg=--prefill-bf16")
     p.add_argument("--llama-bench", default="/work/peers/llama.cpp/build/bin/llama-bench")
     a = p.parse_args()
     with open("/proc/loadavg") as f:

@@ -9,6 +9,7 @@
 #include "core/parallel.h"
 #include "engine/bench.h"
 #include "engine/model_loader.h"
+#include "kernels/gemm_float.h"
 
 namespace lk::cli {
 namespace {
@@ -36,7 +37,7 @@ int run_bench_cmd(int argc, char** argv) {
   CLI::App app{"Measure prefill and decode speed against this machine's roofline"};
   std::string model_path, depth_s = "0", kv_name = "f16";
   int threads = 0, n_prompt = 512, n_gen = 128, reps = 1;
-  bool json = false, no_roofline = false;
+  bool json = false, no_roofline = false, prefill_bf16 = false;
   app.add_option("-m,--model", model_path, "model: .gguf, Hugging Face folder, or llama2.c .bin")
       ->required();
   app.add_option("-d,--depth", depth_s, "context depths, comma separated (default 0)");
@@ -48,6 +49,9 @@ int run_bench_cmd(int argc, char** argv) {
   app.add_flag("--json", json, "print JSON instead of a table");
   app.add_flag("--no-roofline", no_roofline,
                "skip measuring bandwidth and sgemm peak (roofline percentages are then 0)");
+  app.add_flag("--prefill-bf16", prefill_bf16,
+               "prefill GEMMs of f32/f16/bf16 weights in bf16 (weights and activations rounded "
+               "to bf16, AVX-512 BF16; default: exact f32 products)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -68,6 +72,7 @@ int run_bench_cmd(int argc, char** argv) {
     return report_error(
         "bench", invalid_argument("unknown --kv-format '{}' (valid: f16, bf16, f32)", kv_name));
   }
+  if (Status st = gemm_float_set_bf16(prefill_bf16); !st.is_ok()) return report_error("bench", st);
   set_num_threads(threads);
   auto model = load_model(model_path);
   if (!model) return report_error("bench", model.status());
@@ -84,6 +89,7 @@ int run_bench_cmd(int argc, char** argv) {
     j["weight_bytes"] = m.weight_bytes_per_token();
     j["threads"] = r.threads;
     j["kv_format"] = kv_format_name(o.kv_format);
+    j["prefill_gemm"] = prefill_bf16 ? "bf16" : "f32";
     j["n_prompt"] = n_prompt;
     j["n_gen"] = n_gen;
     j["bandwidth_gb_s"] = r.bandwidth.bytes_per_second / gb;
@@ -108,9 +114,10 @@ int run_bench_cmd(int argc, char** argv) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  fmt::print("model: {} ({}, {}, {:.1f} MB of weights read per token), {} threads, KV {}\n",
+  fmt::print("model: {} ({}, {}, {:.1f} MB of weights read per token), {} threads, KV {}{}\n",
              model_path, m.format, dtype_name(m.main_dtype()), m.weight_bytes_per_token() / 1e6,
-             r.threads, kv_format_name(o.kv_format));
+             r.threads, kv_format_name(o.kv_format),
+             prefill_bf16 ? ", prefill GEMM in bf16 (--prefill-bf16)" : "");
   fmt::print(
       "machine: read bandwidth {:.1f} GB/s ({} MiB buffer), sgemm peak {:.1f} GFLOP/s (n={})\n\n",
       r.bandwidth.bytes_per_second / gb, r.bandwidth.buffer_bytes >> 20,

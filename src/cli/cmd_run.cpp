@@ -17,6 +17,7 @@
 #include "engine/generate.h"
 #include "engine/kv_setup.h"
 #include "engine/model_loader.h"
+#include "kernels/gemm_float.h"
 #include "kv/kv_manager.h"
 #include "model/chat_prompt.h"
 #include "model/tokenizer/tokenizer.h"
@@ -185,7 +186,7 @@ int run_run(int argc, char** argv) {
   int64_t ctx = 0;
   float temp = 0.8f, top_p = 0.9f;
   int64_t seed = -1;
-  bool chat = false, raw = false, no_echo = false;
+  bool chat = false, raw = false, no_echo = false, prefill_bf16 = false;
   app.add_option("-m,--model", model_path,
                  "model: a .gguf file, a Hugging Face folder, or a llama2.c .bin checkpoint")
       ->required();
@@ -207,6 +208,9 @@ int run_run(int argc, char** argv) {
                  "template family instead of the model's (llama3, chatml, qwen3, mistral, llama2)");
   app.add_flag("--raw", raw, "tokenize the prompt as is: no chat template, no BOS");
   app.add_flag("--no-echo", no_echo, "do not print the prompt before the generated text");
+  app.add_flag("--prefill-bf16", prefill_bf16,
+               "prefill GEMMs of f32/f16/bf16 weights in bf16 (weights and activations rounded "
+               "to bf16, AVX-512 BF16; default: exact f32 products)");
   app.add_option("-t,--threads", threads, "threads (default: all cores)");
   app.add_option("--tokenizer", tokenizer_path,
                  "tokenizer file or folder (needed for llama2.c .bin models; default: the model)");
@@ -253,6 +257,7 @@ int run_run(int argc, char** argv) {
     ss << f.rdbuf();
     prompt = ss.str();
   }
+  if (Status st = gemm_float_set_bf16(prefill_bf16); !st.is_ok()) return report_error("run", st);
   set_num_threads(threads);
 
   auto model = load_model(model_path);

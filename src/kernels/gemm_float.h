@@ -18,11 +18,22 @@ namespace lk {
 // True when this build has the AVX-512 kernel and dtype is f32, f16 or bf16.
 bool gemm_float_supported(DType t);
 
+// Opt-in bf16 products (process-wide, off by default): weights and activations are rounded
+// to bf16 (round to nearest even) and multiplied by AVX-512 BF16 vdpbf16ps (two products
+// per f32 lane per instruction, f32 sums): twice the FMA rate, with a relative error per
+// product of up to ~2^-8 instead of exact f32 products. kUnsupported where the CPU or
+// build lacks AVX-512 BF16.
+Status gemm_float_set_bf16(bool on);
+bool gemm_float_bf16();
+
 // Activation rows packed for the kernel: groups of 16 rows (the last zero-padded),
-// per group [n][16] f32.
+// per group [n][16] f32, or in bf16 mode [ceil(n/2)][16] pairs of bf16 (k even in the low
+// half).
 struct FloatActivations {
   int64_t n = 0, rows = 0, groups = 0;
-  std::vector<float> data;  // [groups][n][16]
+  bool bf16 = false;
+  std::vector<float> data;      // [groups][n][16]
+  std::vector<uint32_t> pairs;  // bf16 mode: [groups][(n + 1) / 2][16]
 };
 
 // Packs x ([rows][n], row stride x_stride); rows split over the work pool.

@@ -9,6 +9,7 @@
 
 #include "core/half.h"
 
+#include "kernels/gemm_float.h"
 #include "kernels/gemm_int8.h"
 #include "kernels/gemv.h"
 #include "kernels/matmul.h"
@@ -105,6 +106,40 @@ TEST_P(GemvTest, MatchesScalarForAllBatchSizes) {
       }
     }
   }
+}
+
+// Opt-in bf16 prefill GEMM: weights and activations rounded to bf16 (relative error <= 2^-8
+// each, so <= ~2^-7 per product), products summed in f32: within 2^-7 sum |w x| of the
+// exact product, and really rounded (some outputs differ from the f32 path). Odd n pads the
+// last pair with zero.
+TEST(GemmFloat, Bf16ModeWithinBf16RoundingOfScalar) {
+  if (!gemm_float_set_bf16(true).is_ok()) GTEST_SKIP() << "no AVX-512 BF16 in this build";
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (int64_t n : {33, 64, 100}) {
+      const int64_t m = 37;
+      Weights w = make_weights(t, n, m, 11 + n);
+      std::mt19937 rng(5);
+      std::normal_distribution<float> dist(0.0f, 1.0f);
+      for (int64_t n_x : {9, 17, 70}) {
+        std::vector<float> x(n_x * n);
+        for (auto& v : x) v = dist(rng);
+        std::vector<float> want(n_x * m), got(n_x * m), exact(n_x * m);
+        ASSERT_TRUE(gemv_rows_scalar(w.view, 0, m, x.data(), n_x, n, want.data(), m).is_ok());
+        ASSERT_TRUE(gemm_float_set_bf16(true).is_ok());
+        ASSERT_TRUE(matmul_with(w.view, x.data(), n_x, got.data(), true).is_ok());
+        ASSERT_TRUE(gemm_float_set_bf16(false).is_ok());
+        ASSERT_TRUE(matmul_with(w.view, x.data(), n_x, exact.data(), true).is_ok());
+        const auto b = abs_bound(w.view, x, n_x, true);  // 1e-5 sum |w x|
+        int differ = 0;
+        for (int64_t i = 0; i < n_x * m; ++i) {
+          ASSERT_NEAR(got[i], want[i], b[i] * 1e5f / 128.0f) << dtype_name(t) << " n=" << n;
+          differ += got[i] != exact[i];
+        }
+        EXPECT_GT(differ, 0) << "bf16 mode gave the f32 results: not engaged";
+      }
+    }
+  }
+  ASSERT_TRUE(gemm_float_set_bf16(false).is_ok());
 }
 
 TEST(Gemv, Float32ActivationPathForQuantizedWeights) {
