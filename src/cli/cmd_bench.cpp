@@ -102,6 +102,7 @@ int run_bench_cmd(int argc, char** argv) {
                               {"prefill_flop_per_token", row.prefill_flop_per_token},
                               {"decode_tok_s", row.decode_tok_s},
                               {"decode_roofline_pct", row.decode_roofline_pct},
+                              {"decode_bandwidth_gb_s", row.decode_bandwidth / gb},
                               {"weight_bytes_per_token", row.weight_bytes_per_token},
                               {"kv_bytes_per_token", row.kv_bytes_per_token}});
     }
@@ -124,15 +125,18 @@ int run_bench_cmd(int argc, char** argv) {
       r.gemm.flops_per_second / gb, r.gemm.n);
   fmt::print("| test | depth | tok/s | bytes or FLOP / token | % of roofline |\n");
   fmt::print("|---|---:|---:|---:|---:|\n");
+  // tg rows: % of the bandwidth re-measured just before each decode (shown in brackets).
   for (const BenchRow& row : r.rows) {
     fmt::print("| pp{} | {} | {:.1f} | {:.2f} GFLOP | {:.1f}% of sgemm peak |\n", n_prompt,
                row.depth, row.prefill_tok_s, row.prefill_flop_per_token / 1e9,
                row.prefill_peak_pct);
     fmt::print(
-        "| tg{} | {} | {:.2f} | {:.1f} MB (weights {:.1f} + KV {:.1f}) | {:.1f}% of bandwidth |\n",
+        "| tg{} | {} | {:.2f} | {:.1f} MB (weights {:.1f} + KV {:.1f}) | {:.1f}% of bandwidth "
+        "({:.1f} GB/s) |\n",
         n_gen, row.depth, row.decode_tok_s,
         (row.weight_bytes_per_token + row.kv_bytes_per_token) / 1e6,
-        row.weight_bytes_per_token / 1e6, row.kv_bytes_per_token / 1e6, row.decode_roofline_pct);
+        row.weight_bytes_per_token / 1e6, row.kv_bytes_per_token / 1e6, row.decode_roofline_pct,
+        row.decode_bandwidth / gb);
   }
   return 0;
 }

@@ -1,9 +1,9 @@
 // End-to-end speed of the engine on one model, llama-bench style: pp (prefill of n_prompt
 // tokens) and tg (decode of n_gen tokens, one per step) at several context depths, with the
 // roofline accounting of DESIGN.md: bytes read per decoded token (weights + the KV actually
-// read) x tokens/s / measured bandwidth, and prefill FLOP/s / measured sgemm peak.
-// The depth is filled with synthetic K/V (speed does not depend on the values), so a 16K
-// depth costs no 16K-token prefill.
+// read) x tokens/s / the read bandwidth measured just before that decode, and prefill FLOP/s /
+// measured sgemm peak. The depth is filled with synthetic K/V (speed does not depend on the
+// values), so a 16K depth costs no 16K-token prefill.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +34,10 @@ struct BenchRow {
   double decode_tok_s = 0;
   double weight_bytes_per_token = 0;
   double kv_bytes_per_token = 0;  // average over the tg tokens
+  // % of the read bandwidth measured right before the decode (decode_bandwidth, bytes/s);
+  // with reps > 1, the best rep's pair.
   double decode_roofline_pct = 0;
+  double decode_bandwidth = 0;
 };
 
 struct BenchReport {
