@@ -3,6 +3,8 @@
 // Build: make bench (-DLONGKV_BENCH=ON); run: build/bench/gemv_bench
 #include <benchmark/benchmark.h>
 
+#include <immintrin.h>
+
 #include <random>
 #include <vector>
 
@@ -80,5 +82,67 @@ void BM_AttentionDecode(benchmark::State& st) {
   st.SetBytesProcessed(st.iterations() * int64_t{n} * D * 2 * 2);
 }
 BENCHMARK(BM_AttentionDecode)->Arg(4096)->Arg(16384)->Unit(benchmark::kMicrosecond);
+
+// The 16K-token KV of the `longkv bench` model (4 layers x 8 kv heads, D = 64, group 4, f16:
+// 134 MB >> L3) decoded head after head, one thread — and a plain read of the same bytes
+// (BM_ReadLongKv): their bytes/s ratio is the attention's efficiency per KV byte.
+struct LongKv {
+  static constexpr int kHeads = 32, kD = 64, kG = 4, kN = 16384;
+  std::vector<std::vector<uint16_t>> k, v;
+  std::vector<int32_t> pos;
+  LongKv() : k(kHeads), v(kHeads), pos(kN) {
+    uint32_t st = 1;
+    for (int h = 0; h < kHeads; ++h) {
+      for (auto* b : {&k[h], &v[h]}) {
+        b->resize(size_t{kN} * kD);
+        for (auto& x : *b) {
+          st = st * 1664525u + 1013904223u;
+          x = lk::f32_to_f16(float(int(st >> 20) - 2048) / 1024.0f);
+        }
+      }
+    }
+    for (int i = 0; i < kN; ++i) pos[i] = i;
+  }
+  static const LongKv& get() {
+    static const LongKv kv;
+    return kv;
+  }
+  static int64_t bytes() { return int64_t{kHeads} * kN * kD * 2 * 2; }
+};
+
+void BM_AttentionDecodeLong(benchmark::State& st) {
+  const LongKv& kv = LongKv::get();
+  std::vector<float> q(LongKv::kG * LongKv::kD, 0.1f), out(q.size());
+  int32_t qpos = LongKv::kN;
+  lk::AttentionQuery aq{q.data(), LongKv::kG * LongKv::kD, &qpos, 1, LongKv::kG, LongKv::kD,
+                        0.125f};
+  for (auto _ : st) {
+    for (int h = 0; h < LongKv::kHeads; ++h) {
+      lk::KvHeadView view;
+      view.runs.push_back({lk::KvFormat::kF16, LongKv::kN, kv.k[h].data(), kv.v[h].data(), nullptr,
+                           nullptr, nullptr, nullptr, kv.pos.data()});
+      (void)lk::attention_kv_head(view, aq, out.data(), LongKv::kG * LongKv::kD);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.SetBytesProcessed(st.iterations() * LongKv::bytes());
+}
+BENCHMARK(BM_AttentionDecodeLong)->Unit(benchmark::kMillisecond);
+
+void BM_ReadLongKv(benchmark::State& st) {
+  const LongKv& kv = LongKv::get();
+  for (auto _ : st) {
+    __m512 s = _mm512_setzero_ps();
+    for (int h = 0; h < LongKv::kHeads; ++h) {
+      for (const auto* b : {&kv.k[h], &kv.v[h]}) {
+        for (size_t i = 0; i < b->size(); i += 32)
+          s = _mm512_add_ps(s, _mm512_castsi512_ps(_mm512_loadu_si512(b->data() + i)));
+      }
+    }
+    benchmark::DoNotOptimize(s);
+  }
+  st.SetBytesProcessed(st.iterations() * LongKv::bytes());
+}
+BENCHMARK(BM_ReadLongKv)->Unit(benchmark::kMillisecond);
 
 }  // namespace
