@@ -1,6 +1,7 @@
 #include "eval/engine_backend.h"
 
 #include <filesystem>
+#include <optional>
 
 #include "compress/dms_model.h"
 #include "compress/driver.h"
@@ -202,7 +203,9 @@ class EngineModelRunner final : public ModelRunner {
     LK_ASSIGN_OR_RETURN(compress::CompressionSpec spec, compress::parse_compression_spec(method));
     const ModelSpec& s = model_.spec;
     const KvFormat format = compress::kv_format_for_spec(spec, full_kv_format(model_));
-    if (!kv_ || kv_->config().format != format) {
+    const std::optional<KvFormat> old =
+        spec.mixed ? std::optional<KvFormat>(spec.mixed_old) : std::nullopt;
+    if (!kv_ || kv_->config().format != format || kv_->config().old_format != old) {
       kv_.reset();
       LK_ASSIGN_OR_RETURN(
           kv_, compress::kv_manager_for_spec(

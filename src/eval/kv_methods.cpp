@@ -31,7 +31,10 @@ std::vector<KvMethodInfo>& registry() {
       {"quest",
        "Quest: read only the top pages by key bounds; saves reads, not memory (quest:BUDGET)"},
       {"int8", "int8 K/V storage (per-token scales)"},
-      {"kivi", "KIVI K/V storage: kivi:4 or kivi:2"}};
+      {"kivi", "KIVI K/V storage: kivi:4 or kivi:2"},
+      {"mixed",
+       "mixed precision by age: the recent window of each (layer, kv-head) in full precision, "
+       "older blocks re-encoded low-bit (mixed[:window=256:old=int8|kivi4|kivi2])"}};
   return r;
 }
 }  // namespace
