@@ -9,8 +9,8 @@
 #include "compress/mixed.h"
 #include "compress/observe.h"
 #include "compress/quest.h"
-#include "kv/kv_codec.h"
 #include "core/check.h"
+#include "kv/kv_codec.h"
 
 namespace lk::compress {
 
@@ -134,7 +134,8 @@ CompressionDriver::CompressionDriver(CompressionSpec spec, std::unique_ptr<KvPol
   n_heads_ = n_heads;
   head_dim_ = c.head_dim;
   bytes_per_token_ = static_cast<double>(kv_->block_bytes(c.format)) / c.block_tokens;
-  if (spec_.mixed) reencode_saving_ = kv_->block_bytes(c.format) - kv_->block_bytes(spec_.mixed_old);
+  if (spec_.mixed)
+    reencode_saving_ = kv_->block_bytes(c.format) - kv_->block_bytes(spec_.mixed_old);
   counters_.assign(static_cast<size_t>(n_layers_) * n_kv_, {});
   tail_q_.assign(n_layers_, {});
   tail_pos_.assign(n_layers_, {});
@@ -573,9 +574,9 @@ nlohmann::json CompressionDriver::report() const {
                   {"reencoded_blocks", reenc},
                   {"old_blocks", seq_ >= 0 ? kv_->seq_blocks(seq_, spec_.mixed_old) : 0},
                   {"recent_blocks", seq_ >= 0 ? kv_->seq_blocks(seq_, main) : 0},
-                  {"block_bytes", {{kv_format_name(main), kv_->block_bytes(main)},
-                                   {kv_format_name(spec_.mixed_old),
-                                    kv_->block_bytes(spec_.mixed_old)}}}};
+                  {"block_bytes",
+                   {{kv_format_name(main), kv_->block_bytes(main)},
+                    {kv_format_name(spec_.mixed_old), kv_->block_bytes(spec_.mixed_old)}}}};
   }
   j["retained_ratio"] = appended ? static_cast<double>(held) / appended : 1.0;
   j["evictions"] = ev;

@@ -2,6 +2,7 @@
 
 #include "core/byte_size.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -37,26 +38,33 @@ bool parse_double(const std::string& s, double* out) {
   return end == s.c_str() + s.size() && std::isfinite(*out);
 }
 
-// Knobs each token method accepts, with their valid ranges [lo, hi].
+// Knobs each token method accepts, with their valid ranges [lo, hi]. A knob with `choices`
+// ("max,avg") takes one of those words and stores its index.
 struct Knob {
   const char* name;
   double lo, hi, def;
   bool integer;
+  const char* choices = nullptr;
 };
 const std::map<std::string, std::vector<Knob>>& knobs() {
   static const std::map<std::string, std::vector<Knob>> k = {
       {"streaming", {{"sinks", 0, 1 << 20, 4, true}}},
-      {"h2o", {{"recent", 0, 1, 0.5, false}}},
-      {"tova", {}},
-      {"snapkv", {{"window", 1, 1 << 20, 32, true}, {"kernel", 1, 255, 7, true}}},
+      {"h2o", {{"recent", 0, 1, 0.5, false}, {"score", 0, 1, 0, true, "sum,mean"}}},
+      {"tova", {{"scope", 0, 1, 0, true, "group,layer"}}},
+      {"snapkv",
+       {{"window", 1, 1 << 20, 32, true},
+        {"kernel", 1, 255, 7, true},
+        {"pool", 0, 1, 0, true, "max,avg"}}},
       {"pyramidkv",
        {{"window", 1, 1 << 20, 32, true},
         {"kernel", 1, 255, 7, true},
-        {"beta", 1, 1e6, 20, false}}},
+        {"beta", 1, 1e6, 20, false},
+        {"pool", 0, 1, 0, true, "max,avg"}}},
       {"adakv",
        {{"window", 1, 1 << 20, 32, true},
         {"kernel", 1, 255, 7, true},
-        {"floor", 0, 1, 0.2, false}}},
+        {"floor", 0, 1, 0.2, false},
+        {"pool", 0, 1, 0, true, "max,avg"}}},
       {"dms", {{"window", 0, 1 << 20, 256, true}, {"threshold", 0, 1, 0.0, false}}},
   };
   return k;
@@ -157,6 +165,16 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
           return invalid_argument("--kv '{}': {} has no option '{}' (valid: {})", text, name,
                                   args[i], valid.empty() ? "none" : join(valid) + ", as key=value");
         double v = 0;
+        if (knob->choices) {
+          const std::vector<std::string> words = split(knob->choices, ',');
+          const auto w = std::find(words.begin(), words.end(), args[i].substr(eq + 1));
+          if (w == words.end())
+            return invalid_argument("--kv '{}': {}:{} must be one of {}", text, name, key,
+                                    join(words));
+          spec.params[key] = static_cast<double>(w - words.begin());
+          spec.given.push_back(key);
+          continue;
+        }
         if (!parse_double(args[i].substr(eq + 1), &v) || v < knob->lo || v > knob->hi ||
             (knob->integer && v != std::floor(v)))
           return invalid_argument("--kv '{}': {}:{} must be {} in [{}, {}]", text, name, key,
@@ -345,12 +363,15 @@ Result<std::unique_ptr<KvPolicy>> make_token_policy(const CompressionSpec& spec)
     return std::unique_ptr<KvPolicy>(
         std::make_unique<StreamingLlmPolicy>(StreamingConfig{static_cast<int>(get("sinks"))}));
   if (m == "h2o")
-    return std::unique_ptr<KvPolicy>(std::make_unique<H2oPolicy>(H2oConfig{get("recent")}));
-  if (m == "tova") return std::unique_ptr<KvPolicy>(std::make_unique<TovaPolicy>());
+    return std::unique_ptr<KvPolicy>(
+        std::make_unique<H2oPolicy>(H2oConfig{get("recent"), get("score") == 1}));
+  if (m == "tova")
+    return std::unique_ptr<KvPolicy>(std::make_unique<TovaPolicy>(TovaConfig{get("scope") == 1}));
   if (m == "snapkv" || m == "pyramidkv" || m == "adakv") {
     SnapKvConfig c;
     c.window = static_cast<int>(get("window"));
     c.kernel = static_cast<int>(get("kernel"));
+    c.avg_pool = get("pool") == 1;
     if (p.count("beta")) c.pyramid_beta = get("beta");
     if (p.count("floor")) c.ada_floor = get("floor");
     const SnapKvVariant v = m == "snapkv"      ? SnapKvVariant::kSnapKv

@@ -11,9 +11,12 @@ std::vector<KvMethodInfo>& registry() {
       {kFullMethod, "no compression: every token of every layer and head kept in full precision"},
       // Compression methods (src/compress, docs/compress.md). Compose with '+'.
       {"streaming", "StreamingLLM: attention sinks + recent window (streaming:BUDGET[:sinks=4])"},
-      {"h2o", "H2O: accumulated attention + recent window (h2o:BUDGET[:recent=0.5])"},
-      {"tova", "TOVA: keep what the current query attends to (tova:BUDGET)"},
-      {"snapkv", "SnapKV: observation-window votes, pooled (snapkv:BUDGET[:window=32:kernel=7])"},
+      {"h2o",
+       "H2O: accumulated attention + recent window (h2o:BUDGET[:recent=0.5:score=sum|mean])"},
+      {"tova", "TOVA: keep what the current query attends to (tova:BUDGET[:scope=group|layer])"},
+      {"snapkv",
+       "SnapKV: observation-window votes, pooled "
+       "(snapkv:BUDGET[:window=32:kernel=7:pool=max|avg])"},
       {"pyramidkv", "PyramidKV: SnapKV with per-layer budgets (pyramidkv:BUDGET[:beta=20])"},
       {"adakv", "AdaKV: SnapKV with head-adaptive budgets (adakv:BUDGET[:floor=0.2])"},
       {"dms",

@@ -218,9 +218,9 @@ Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_
   im.evicted = flags & 1;
   if (const uint32_t old_id = (flags >> 8) & 0xFF; old_id != 0) {
     const int32_t o = static_cast<int32_t>(old_id) - 1;
-    if (!valid_format(o) || !(o == static_cast<int32_t>(KvFormat::kInt8) ||
-                              o == static_cast<int32_t>(KvFormat::kInt4) ||
-                              o == static_cast<int32_t>(KvFormat::kInt2)))
+    if (!valid_format(o) ||
+        !(o == static_cast<int32_t>(KvFormat::kInt8) ||
+          o == static_cast<int32_t>(KvFormat::kInt4) || o == static_cast<int32_t>(KvFormat::kInt2)))
       return corrupt("bad old (mixed precision) format id {}", o);
     im.old_format = static_cast<KvFormat>(o);
   }
@@ -261,7 +261,8 @@ Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_
       b.crc = get<uint32_t>(p + 12);
       p += kBlockEntry;
       if (!valid_format(f) || dense > 1 ||
-          (static_cast<KvFormat>(f) != im.format && static_cast<KvFormat>(f) != im.residual_format &&
+          (static_cast<KvFormat>(f) != im.format &&
+           static_cast<KvFormat>(f) != im.residual_format &&
            !(im.old_format && static_cast<KvFormat>(f) == *im.old_format)))
         return corrupt("block of head {} has bad format {} / dense flag {}", h, f, dense);
       if (n_used < 0 || n_used > im.block_tokens || first < 0)

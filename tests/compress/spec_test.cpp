@@ -95,6 +95,23 @@ TEST(Spec, MixedPrecisionByAge) {
   EXPECT_EQ(parse_compression_spec("mixed:old=kivi2:window=0")->mixed_window, 0);
 }
 
+TEST(Spec, KvpressDefaultKnobs) {
+  auto s = parse_compression_spec("snapkv:0.5:window=64:kernel=5:pool=avg");
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  EXPECT_EQ(s->params.at("pool"), 1);
+  EXPECT_EQ(parse_compression_spec("snapkv:0.5")->params.at("pool"), 0);
+  EXPECT_EQ(parse_compression_spec("tova:0.5:scope=layer")->params.at("scope"), 1);
+  EXPECT_EQ(parse_compression_spec("h2o:0.5:score=mean")->params.at("score"), 1);
+  EXPECT_EQ(parse_compression_spec("adakv:0.5:pool=max")->params.at("pool"), 0);
+  expect_error("snapkv:0.5:pool=median", StatusCode::kInvalidArgument,
+               "snapkv:pool must be one of max, avg");
+  expect_error("tova:0.5:scope=head", StatusCode::kInvalidArgument, "one of group, layer");
+  expect_error("h2o:0.5:score=max", StatusCode::kInvalidArgument, "one of sum, mean");
+  expect_error("tova:0.5:window=3", StatusCode::kInvalidArgument, "(valid: scope");
+  for (const char* t : {"snapkv:0.5:pool=avg", "tova:0.5:scope=layer", "h2o:0.5:score=mean"})
+    EXPECT_TRUE(make_token_policy(*parse_compression_spec(t)).is_ok()) << t;
+}
+
 TEST(Spec, MakesPolicies) {
   for (const char* s : {"streaming:0.5", "h2o:0.5", "tova:0.5", "snapkv:0.5", "pyramidkv:0.5",
                         "adakv:0.5", "dms:threshold=0.01"}) {
