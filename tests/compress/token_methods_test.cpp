@@ -204,8 +204,9 @@ TEST(Tova, LayerScopeAveragesAllHeadsAndKeepsTheSameTokens) {
   b.probs = {0.0f, 0.3f, 0.3f, 0.0f, 0.4f};  // kv head 1 likes keys 1 and 2
   p.observe(a.get(0, 0));
   p.observe(b.get(0, 1));
-  LayerState st = one_head(iota_pos(5), 3);
-  st.held = {iota_pos(5), iota_pos(5)};
+  const std::vector<int32_t> held = iota_pos(5);  // st.held holds spans: keep it alive
+  LayerState st = one_head(held, 3);
+  st.held = {held, held};
   // Layer means: 0: 0.25, 1: 0.15, 2: 0.2. Keep 3 = newest + {0, 2} in both heads.
   auto ev = p.select(st);
   EXPECT_EQ(ev[0], (std::vector<int32_t>{1, 3}));
