@@ -13,6 +13,7 @@
 
 #include "kv/kv_codec.h"
 #include "kv/kv_manager.h"
+#include "kv/redis_process.h"
 #include "kv_test_util.h"
 
 namespace lk {
@@ -290,14 +291,14 @@ TEST(KvSwap, ReleaseDuringTransferDropsEverything) {
 }
 
 TEST(KvSwap, RedisRoundTripAndServerKilled) {
-  test::RedisServer server;
-  if (test::find_redis_server().empty())
-    GTEST_SKIP() << "redis-server not installed; Redis tier untested";
-  ASSERT_TRUE(server.start()) << "could not start redis-server";
+  Result<std::unique_ptr<RedisProcess>> server = RedisProcess::start();
+  if (server.status().code() == StatusCode::kUnsupported)
+    GTEST_SKIP() << "Redis tier untested: " << server.status().to_string();
+  ASSERT_TRUE(server.is_ok()) << server.status().to_string();
   auto c = small_config(KvFormat::kInt4, 4);
   auto m = make_manager(c);
   RedisTierConfig rc;
-  rc.port = server.port();
+  rc.port = (*server)->port();
   rc.chunk_bytes = 1000;  // several chunks per value
   rc.timeout_s = 2.0;
   auto tier = make_redis_tier(rc);
@@ -314,7 +315,7 @@ TEST(KvSwap, RedisRoundTripAndServerKilled) {
   // Swap out again, then the server dies: the copy is lost -> recompute, nothing leaked.
   ASSERT_TRUE(m->swap_out(1, "redis").get().is_ok());
   auto out2 = m->swap_out(2, "redis");  // may race with the kill: either outcome is clean
-  server.kill();
+  (*server)->kill();
   Status st2 = out2.get();
   r = m->swap_in(1).get();
   EXPECT_FALSE(r.status.is_ok());
