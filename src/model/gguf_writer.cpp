@@ -1,11 +1,9 @@
 #include "model/gguf_writer.h"
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 
 #include "core/check.h"
+#include "model/tensor_file_writer.h"
 
 namespace lk {
 
@@ -179,56 +177,21 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
 }
 
 Status GgufWriter::write_file(const std::string& path, const TensorDataFn& produce) const {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return io_error("{}: cannot create: {}", tmp, std::strerror(errno));
-  auto fail = [&](Status s) {
-    std::fclose(f);
-    std::remove(tmp.c_str());
-    return s;
-  };
-  auto write = [&](const void* p, size_t n) -> Status {
-    if (n > 0 && std::fwrite(p, 1, n, f) != n)
-      return io_error("{}: write failed: {}", tmp, std::strerror(errno));
-    return Status::ok();
-  };
+  TensorFileWriter out(path, "gguf writer");
+  LK_RETURN_IF_ERROR(out.open());
   const std::vector<uint8_t> header = header_bytes();
-  if (Status s = write(header.data(), header.size()); !s) return fail(s);
+  LK_RETURN_IF_ERROR(out.write(header.data(), header.size()));
   const std::vector<uint8_t> zeros(alignment_, 0);
-  uint64_t pos = 0;
+  uint64_t pos = 0;  // within the data section
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const Tensor& t = tensors_[i];
-    if (Status s = write(zeros.data(), t.offset - pos); !s) return fail(s);
-    uint64_t written = 0;
-    const ByteSink sink = [&](const void* p, size_t n) -> Status {
-      if (written + n > static_cast<uint64_t>(t.nbytes))
-        return make_error(StatusCode::kInternal,
-                          "gguf writer: tensor '{}' produced more than {} "
-                          "bytes",
-                          t.name, t.nbytes);
-      written += n;
-      return write(p, n);
-    };
-    if (Status s = produce ? produce(i, sink) : sink(t.data.data(), t.data.size()); !s)
-      return fail(s);
-    if (written != static_cast<uint64_t>(t.nbytes))
-      return fail(make_error(StatusCode::kInternal,
-                             "gguf writer: tensor '{}' produced {} bytes, expected {}", t.name,
-                             written, t.nbytes));
+    LK_RETURN_IF_ERROR(out.write(zeros.data(), t.offset - pos));  // alignment padding
+    LK_RETURN_IF_ERROR(out.write_tensor(t.name, static_cast<uint64_t>(t.nbytes), produce, i,
+                                        t.data.data(), t.data.size()));
     pos = t.offset + static_cast<uint64_t>(t.nbytes);
   }
-  if (Status s = write(zeros.data(), data_size_ - pos); !s) return fail(s);
-  if (std::fclose(f) != 0) {
-    std::remove(tmp.c_str());
-    return io_error("{}: close failed: {}", tmp, std::strerror(errno));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    return io_error("{}: cannot rename to {}: {}", tmp, path, ec.message());
-  }
-  return Status::ok();
+  LK_RETURN_IF_ERROR(out.write(zeros.data(), data_size_ - pos));
+  return out.commit();
 }
 
 }  // namespace lk

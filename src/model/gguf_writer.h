@@ -12,6 +12,7 @@
 #include "core/status.h"
 #include "model/gguf_types.h"
 #include "model/tensor.h"
+#include "model/tensor_file_writer.h"
 
 namespace lk {
 
@@ -44,10 +45,8 @@ class GgufWriter {
   const std::string& tensor_name(size_t i) const { return tensors_[i].name; }
   int64_t tensor_nbytes(size_t i) const { return tensors_[i].nbytes; }
 
-  // Receives the next piece of a tensor's bytes (pieces are appended in order).
-  using ByteSink = std::function<Status(const void* data, size_t n)>;
-  // Streams exactly tensor i's bytes into `sink`, in as many pieces as it likes.
-  using TensorDataFn = std::function<Status(size_t i, const ByteSink& sink)>;
+  using ByteSink = lk::ByteSink;          // see tensor_file_writer.h
+  using TensorDataFn = lk::TensorDataFn;  // see tensor_file_writer.h
   // Writes the file, calling `produce` for each tensor in order (nullptr: use the bytes
   // given to add_tensor). Writes to path + ".tmp" and renames, so a failure leaves no
   // half-written file under `path`.

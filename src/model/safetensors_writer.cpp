@@ -1,13 +1,11 @@
 #include "model/safetensors_writer.h"
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
+#include "model/tensor_file_writer.h"
 
 namespace lk {
 
@@ -89,51 +87,16 @@ std::vector<uint8_t> SafetensorsWriter::to_bytes() const {
 }
 
 Status SafetensorsWriter::write_file(const std::string& path, const TensorDataFn& produce) const {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return io_error("{}: cannot create: {}", tmp, std::strerror(errno));
-  auto fail = [&](Status s) {
-    std::fclose(f);
-    std::remove(tmp.c_str());
-    return s;
-  };
-  auto write = [&](const void* p, size_t n) -> Status {
-    if (n > 0 && std::fwrite(p, 1, n, f) != n)
-      return io_error("{}: write failed: {}", tmp, std::strerror(errno));
-    return Status::ok();
-  };
+  TensorFileWriter out(path, "safetensors writer");
+  LK_RETURN_IF_ERROR(out.open());
   const auto header = header_bytes();
-  if (Status s = write(header.data(), header.size()); !s) return fail(s);
+  LK_RETURN_IF_ERROR(out.write(header.data(), header.size()));
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const Tensor& t = tensors_[i];
-    const uint64_t want = t.end - t.begin;
-    uint64_t written = 0;
-    const ByteSink sink = [&](const void* p, size_t n) -> Status {
-      if (written + n > want)
-        return make_error(StatusCode::kInternal,
-                          "safetensors writer: tensor '{}' produced more than {} bytes", t.name,
-                          want);
-      written += n;
-      return write(p, n);
-    };
-    if (Status s = produce ? produce(i, sink) : sink(t.data.data(), t.data.size()); !s)
-      return fail(s);
-    if (written != want)
-      return fail(make_error(StatusCode::kInternal,
-                             "safetensors writer: tensor '{}' produced {} bytes, expected {}",
-                             t.name, written, want));
+    LK_RETURN_IF_ERROR(
+        out.write_tensor(t.name, t.end - t.begin, produce, i, t.data.data(), t.data.size()));
   }
-  if (std::fclose(f) != 0) {
-    std::remove(tmp.c_str());
-    return io_error("{}: close failed: {}", tmp, std::strerror(errno));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    return io_error("{}: cannot rename to {}: {}", tmp, path, ec.message());
-  }
-  return Status::ok();
+  return out.commit();
 }
 
 }  // namespace lk

@@ -72,6 +72,23 @@ def make_batch(sampler, seed, step, micro, n_seq, L, pad, device):
     return ids.to(device), tgt.to(device), w.to(device), fams
 
 
+@torch.no_grad()
+def induction_probe(model, dev, n_seq=8, span=100):
+    """Mean CE of a span of uniformly random tokens and of its exact repeat right after.
+
+    Without a copy (induction) circuit both are ~ln(vocab); once one forms, the repeat's CE
+    falls towards 0. Fixed seed so values are comparable across steps and runs.
+    """
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(16, model.cfg.vocab_size, (n_seq, span), generator=g)
+    x = torch.cat([ids, ids], 1).to(dev)
+    logits = model(x).float()
+    ce = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1),
+                         reduction="none").view(n_seq, -1)
+    return {"probe_first_ce": round(ce[:, : span - 1].mean().item(), 3),
+            "probe_repeat_ce": round(ce[:, span:].mean().item(), 3)}
+
+
 def save_ckpt(path, model, opt, step, args, extra):
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
@@ -111,6 +128,9 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--eval-n", type=int, default=10)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this step (0: curriculum end)")
+    ap.add_argument("--init-from", default="",
+                    help="start a NEW run from this checkpoint's weights (fresh optimizer, step 0, "
+                         "own LR schedule); used to begin a training phase with another recipe")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -144,6 +164,14 @@ def main() -> None:
         with open(log_path, "a") as f:
             f.write(json.dumps({"step": step, "resume_args": vars(a)}) + "\n")
     else:
+        if a.init_from:
+            ck = torch.load(a.init_from, map_location=dev)
+            if ck["config"] != cfg.to_dict():
+                sys.exit(f"--init-from {a.init_from}: its model shape differs from this run's arguments")
+            model.load_state_dict(ck["model"])
+            # The phase before counts towards the model's training compute.
+            elapsed = ck.get("elapsed_s", 0.0)
+            print(f"initialized from {a.init_from} (its step {ck['step']})", flush=True)
         with open(os.path.join(a.run_dir, "args.json"), "w") as f:
             json.dump(vars(a), f, indent=2)
 
@@ -168,6 +196,7 @@ def main() -> None:
                 break
             for task in ("passkey", "niah_single"):
                 res[f"{task}@{L}"] = evalmirror.accuracy(model, tok, task, L, a.eval_n, dev, autocast=autocast)
+        res.update(induction_probe(model, dev))
         model.train()
         return res
 
