@@ -6,7 +6,8 @@
 
 Runs every method of `--kv` at 2x, 4x and 8x (methods whose knob is not a budget — duo's share
 of retrieval heads, training-free DMS's threshold, MiniCache — at settings near those ratios;
-the table shows what each achieved) on a needle task (accuracy, held / peak KV bytes, KV bytes
+the table shows what each achieved; storage formats — int8, kivi, mixed by age — keep every
+token and shrink its bits) on a needle task (accuracy, held / peak KV bytes, KV bytes
 read per decode token) and on a fidelity text (top-1 agreement and KL against `full` with the
 prefix compressed), then prints a markdown table. Everything is measured by longkv itself.
 """
@@ -34,6 +35,12 @@ def methods(head_map: str) -> list[tuple[str, str]]:
         out.append((m, "8x device"))
     out.append(("minicache", "<2x"))
     out.append(("minicache:start=0:retain=0.05", "<2x"))
+    # Hidden dimension: whole-cache formats, then mixed precision by age (the last 64 tokens of
+    # each (layer, kv-head) in full precision, older blocks low-bit).
+    for m in ("int8", "kivi:4", "kivi:2"):
+        out.append((m, "bits"))
+    for o in ("int8", "kivi4", "kivi2"):
+        out.append((f"mixed:window=64:old={o}", "bits, by age"))
     return out
 
 

@@ -23,6 +23,9 @@ safetensors + tokenizer.json):
      snapkv         snapkv:B                         SnapKVPress()  (each side's defaults)
      tova           tova:B                           TOVAPress()
      h2o            h2o:B:recent=0                   ObservedAttentionPress()  (eager attention)
+     snapkv_avgpool snapkv:B:window=64:kernel=5:pool=avg  SnapKVPress()  (kvpress's scoring)
+     tova_layer     tova:B:scope=layer               TOVAPress()
+     h2o_mean       h2o:B:recent=0:score=mean        ObservedAttentionPress()
      full           full                             no press (engine vs transformers)
    Diagnostics (--pairs snapkv_w64k5_maxpool,tova_pergroup,h2o_sum): kvpress's press with
    one change each (see variant_press), to show which single difference explains a pair.
@@ -65,6 +68,10 @@ PAIRS = {
     "snapkv": ("snapkv:{b}", "SnapKVPress", {}, False),
     "tova": ("tova:{b}", "TOVAPress", {}, False),
     "h2o": ("h2o:{b}:recent=0", "ObservedAttentionPress", {}, True),
+    # longkv's kvpress-default knobs (docs/compress.md): the same scoring as each press.
+    "snapkv_avgpool": ("snapkv:{b}:window=64:kernel=5:pool=avg", "SnapKVPress", {}, False),
+    "tova_layer": ("tova:{b}:scope=layer", "TOVAPress", {}, False),
+    "h2o_mean": ("h2o:{b}:recent=0:score=mean", "ObservedAttentionPress", {}, True),
     # Diagnostics: kvpress's press with ONE documented change (variant_press below), to show
     # that this change alone explains a pair's difference.
     "snapkv_w64k5_maxpool": ("snapkv:{b}:window=64:kernel=5", "SnapKVPress+maxpool", {}, False),
@@ -74,7 +81,8 @@ PAIRS = {
 # A differing head whose differing tokens all lie within this relative distance of kvpress's
 # kept/dropped threshold differs only by how equal (or float-equal) scores are ordered.
 TIE_MARGIN = 1e-6
-DEFAULT_PAIRS = "full,streaming,snapkv_same,snapkv_w64k5,snapkv,tova,h2o"
+DEFAULT_PAIRS = ("full,streaming,snapkv_same,snapkv_w64k5,snapkv,tova,h2o,snapkv_avgpool,tova_layer,"
+                 "h2o_mean")
 DIAGNOSTIC_PAIRS = "snapkv_w64k5_maxpool,tova_pergroup,h2o_sum"
 
 

@@ -123,6 +123,7 @@ struct RunKv {
                spec_text, r["retained_ratio"].get<double>(), r["evictions"].get<int64_t>(),
                kv->seq_bytes(0));
     if (r.contains("dms")) fmt::print(stderr, "kv: dms {}\n", r["dms"].dump());
+    if (r.contains("mixed")) fmt::print(stderr, "kv: mixed {}\n", r["mixed"].dump());
   }
 };
 

@@ -6,10 +6,11 @@
 
 #include "compress/dms.h"
 #include "compress/duo.h"
+#include "compress/mixed.h"
 #include "compress/observe.h"
 #include "compress/quest.h"
-#include "kv/kv_codec.h"
 #include "core/check.h"
+#include "kv/kv_codec.h"
 
 namespace lk::compress {
 
@@ -32,6 +33,13 @@ Result<std::unique_ptr<CompressionDriver>> CompressionDriver::create(const Compr
         "compression: spec '{}' asks for {} storage but the KV manager stores {} (configure the "
         "manager from the spec: kv_format_for_spec)",
         spec.text, kv_format_name(spec.format), kv_format_name(c.format));
+  if (spec.mixed && c.old_format != spec.mixed_old)
+    return invalid_argument(
+        "compression: spec '{}' re-encodes old blocks into {} but the KV manager {} (configure "
+        "the manager from the spec: kv_manager_for_spec)",
+        spec.text, kv_format_name(spec.mixed_old),
+        c.old_format ? fmt::format("keeps them in {}", kv_format_name(*c.old_format))
+                     : std::string("has no old format"));
   LK_ASSIGN_OR_RETURN(std::unique_ptr<KvPolicy> policy, make_token_policy(spec));
   const DmsModel* model_dms = ctx && ctx->dms && ctx->dms->present() ? ctx->dms : nullptr;
   if (model_dms && (model_dms->n_kv_heads != c.n_kv_heads || model_dms->n_heads != n_heads))
@@ -126,6 +134,8 @@ CompressionDriver::CompressionDriver(CompressionSpec spec, std::unique_ptr<KvPol
   n_heads_ = n_heads;
   head_dim_ = c.head_dim;
   bytes_per_token_ = static_cast<double>(kv_->block_bytes(c.format)) / c.block_tokens;
+  if (spec_.mixed)
+    reencode_saving_ = kv_->block_bytes(c.format) - kv_->block_bytes(spec_.mixed_old);
   counters_.assign(static_cast<size_t>(n_layers_) * n_kv_, {});
   tail_q_.assign(n_layers_, {});
   tail_pos_.assign(n_layers_, {});
@@ -237,6 +247,20 @@ Status CompressionDriver::after_attention(SeqId seq, int layer, const float* q, 
                                           std::span<const int32_t> positions) {
   if (seq != seq_) return Status::ok();
   LK_RETURN_IF_ERROR(apply_duo(seq, layer));
+  LK_RETURN_IF_ERROR(policy_after_attention(seq, layer, q, q_stride, positions));
+  if (!spec_.mixed) return Status::ok();
+  // Mixed precision by age, after any eviction (evicted tokens are not re-encoded first).
+  std::vector<int64_t> n(static_cast<size_t>(n_kv_), 0);
+  LK_RETURN_IF_ERROR(
+      mixed_reencode_layer(*kv_, seq, layer, kv_->seq_length(seq), spec_.mixed_window, &n));
+  for (int h = 0; h < n_kv_; ++h)
+    counters_[static_cast<size_t>(layer) * n_kv_ + h].reencoded += n[static_cast<size_t>(h)];
+  return Status::ok();
+}
+
+Status CompressionDriver::policy_after_attention(SeqId seq, int layer, const float* q,
+                                                 int64_t q_stride,
+                                                 std::span<const int32_t> positions) {
   if (!policy_) return Status::ok();
   const int group = n_heads_ / n_kv_;
   const int64_t q_dim = int64_t{n_heads_} * head_dim_;
@@ -449,8 +473,9 @@ KvHeadView CompressionDriver::filter_view(SeqId seq, int layer, int kv_head, KvH
   // DMS inside a prefill chunk: keys whose window has passed for the task's first query are
   // hidden now (they leave the pool after the chunk), so a query sees at most the task's
   // query span (<= 64 positions) of late keys instead of the whole chunk.
-  if (dms_decides_ && q_positions && n_q > 0 && seq == seq_ &&
-      !kv_format_is_kivi(kv_->config().format)) {  // KIVI groups cannot be sliced
+  const KvManagerConfig& kc = kv_->config();
+  if (dms_decides_ && q_positions && n_q > 0 && seq == seq_ && !kv_format_is_kivi(kc.format) &&
+      !(kc.old_format && kv_format_is_kivi(*kc.old_format))) {  // KIVI groups cannot be sliced
     const auto* dms = static_cast<const DmsPolicy*>(policy_.get());
     const int64_t first = q_positions[0];
     view = view_without(
@@ -512,7 +537,8 @@ std::vector<HeadCounters> CompressionDriver::counters() const {
       HeadCounters& c = out[static_cast<size_t>(l) * n_kv_ + h];
       c.appended = len;
       c.held = kv_->head_tokens(seq_, l, h);
-      c.bytes_saved = static_cast<int64_t>(std::llround(c.evictions * bytes_per_token_));
+      c.bytes_saved = static_cast<int64_t>(std::llround(c.evictions * bytes_per_token_)) +
+                      c.reencoded * reencode_saving_;
     }
   return out;
 }
@@ -525,18 +551,32 @@ nlohmann::json CompressionDriver::report() const {
   j["storage_format"] = kv_format_name(kv_->config().format);
   j["keep_per_head"] = keep_;
   const auto cs = counters();
-  int64_t appended = 0, held = 0, ev = 0, saved = 0;
+  int64_t appended = 0, held = 0, ev = 0, saved = 0, reenc = 0;
   nlohmann::json heads = nlohmann::json::array();
   for (size_t i = 0; i < cs.size(); ++i) {
     appended += cs[i].appended;
     held += cs[i].held;
     ev += cs[i].evictions;
     saved += cs[i].bytes_saved;
+    reenc += cs[i].reencoded;
     heads.push_back({{"layer", static_cast<int>(i) / n_kv_},
                      {"kv_head", static_cast<int>(i) % n_kv_},
                      {"retained_ratio", cs[i].retained_ratio()},
                      {"evictions", cs[i].evictions},
                      {"bytes_saved", cs[i].bytes_saved}});
+    if (spec_.mixed) heads.back()["reencoded_blocks"] = cs[i].reencoded;
+  }
+  if (spec_.mixed) {
+    const KvFormat main = kv_->config().format;
+    j["mixed"] = {{"window", spec_.mixed_window},
+                  {"recent_format", kv_format_name(main)},
+                  {"old_format", kv_format_name(spec_.mixed_old)},
+                  {"reencoded_blocks", reenc},
+                  {"old_blocks", seq_ >= 0 ? kv_->seq_blocks(seq_, spec_.mixed_old) : 0},
+                  {"recent_blocks", seq_ >= 0 ? kv_->seq_blocks(seq_, main) : 0},
+                  {"block_bytes",
+                   {{kv_format_name(main), kv_->block_bytes(main)},
+                    {kv_format_name(spec_.mixed_old), kv_->block_bytes(spec_.mixed_old)}}}};
   }
   j["retained_ratio"] = appended ? static_cast<double>(held) / appended : 1.0;
   j["evictions"] = ev;

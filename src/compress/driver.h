@@ -35,7 +35,9 @@ struct HeadCounters {
   int64_t appended = 0;     // positions appended to the head
   int64_t held = 0;         // tokens the head holds now
   int64_t evictions = 0;    // tokens evicted
+  int64_t reencoded = 0;    // blocks re-encoded into the old format (mixed)
   int64_t bytes_saved = 0;  // evictions x bytes per token of the cache's format
+                            // + reencoded x (main - old block bytes)
   double retained_ratio() const {
     return appended ? static_cast<double>(held) / static_cast<double>(appended) : 1.0;
   }
@@ -93,6 +95,9 @@ class CompressionDriver final : public ForwardObserver {
   int64_t resolve_keep(int64_t tokens) const;
   Status run_select(SeqId seq, int layer, Phase phase);
   Status observe_window(SeqId seq, int layer);
+  // The token policy's part of after_attention (observations, decode/prefill selection).
+  Status policy_after_attention(SeqId seq, int layer, const float* q, int64_t q_stride,
+                                std::span<const int32_t> positions);
   Status apply_duo(SeqId seq, int layer);
   // kv_->evict, or (demote) the rows first to the demotion store.
   Status evict(SeqId seq, int layer, int kv_head, std::span<const int32_t> positions);
@@ -131,6 +136,7 @@ class CompressionDriver final : public ForwardObserver {
   std::string duo_map_path_;
   const DmsModel* dms_ = nullptr;                      // the model's DMS (null: none)
   bool dms_decides_ = false;                           // the dms policy takes the model's decisions
+  int64_t reencode_saving_ = 0;  // mixed: bytes one re-encoded block saves (main - old)
   std::vector<float> dms_logits_;                      // [n][n_kv] scratch
   int64_t dms_decided_ = 0, dms_evict_decisions_ = 0;  // decisions seen / saying evict
 };

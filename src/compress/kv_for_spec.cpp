@@ -11,6 +11,7 @@ Result<std::unique_ptr<KvManager>> kv_manager_for_spec(const CompressionSpec& sp
   c.block_tokens = 16;
   c.format = kv_format_for_spec(spec, full_format);
   c.residual_format = KvFormat::kF16;
+  if (spec.mixed) c.old_format = spec.mixed_old;  // recent blocks stay in full_format
   // Room for the whole context uncompressed in f32, with slack for partial blocks.
   c.budget_bytes = (s.max_context + 64 * c.block_tokens) * int64_t{s.n_layers} * s.n_kv_heads *
                        s.head_dim * 2 * 4 +

@@ -2,6 +2,7 @@
 
 #include "core/byte_size.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -37,35 +38,36 @@ bool parse_double(const std::string& s, double* out) {
   return end == s.c_str() + s.size() && std::isfinite(*out);
 }
 
-// Knobs each token method accepts, with their valid ranges [lo, hi].
+// Knobs each token method accepts, with their valid ranges [lo, hi]. A knob with `choices`
+// ("max,avg") takes one of those words and stores its index.
 struct Knob {
   const char* name;
   double lo, hi, def;
   bool integer;
+  const char* choices = nullptr;
 };
 const std::map<std::string, std::vector<Knob>>& knobs() {
   static const std::map<std::string, std::vector<Knob>> k = {
       {"streaming", {{"sinks", 0, 1 << 20, 4, true}}},
-      {"h2o", {{"recent", 0, 1, 0.5, false}}},
-      {"tova", {}},
-      {"snapkv", {{"window", 1, 1 << 20, 32, true}, {"kernel", 1, 255, 7, true}}},
+      {"h2o", {{"recent", 0, 1, 0.5, false}, {"score", 0, 1, 0, true, "sum,mean"}}},
+      {"tova", {{"scope", 0, 1, 0, true, "group,layer"}}},
+      {"snapkv",
+       {{"window", 1, 1 << 20, 32, true},
+        {"kernel", 1, 255, 7, true},
+        {"pool", 0, 1, 0, true, "max,avg"}}},
       {"pyramidkv",
        {{"window", 1, 1 << 20, 32, true},
         {"kernel", 1, 255, 7, true},
-        {"beta", 1, 1e6, 20, false}}},
+        {"beta", 1, 1e6, 20, false},
+        {"pool", 0, 1, 0, true, "max,avg"}}},
       {"adakv",
        {{"window", 1, 1 << 20, 32, true},
         {"kernel", 1, 255, 7, true},
-        {"floor", 0, 1, 0.2, false}}},
+        {"floor", 0, 1, 0.2, false},
+        {"pool", 0, 1, 0, true, "max,avg"}}},
       {"dms", {{"window", 0, 1 << 20, 256, true}, {"threshold", 0, 1, 0.0, false}}},
   };
   return k;
-}
-
-// Methods of the issue that are recognised but not implemented yet: said so, never faked.
-const std::vector<std::string>& not_implemented() {
-  static const std::vector<std::string> v = {"mixed"};
-  return v;
 }
 
 }  // namespace
@@ -79,7 +81,7 @@ const std::vector<std::string>& token_method_names() {
 const std::vector<std::string>& all_method_names() {
   static const std::vector<std::string> v = [] {
     std::vector<std::string> a = token_method_names();
-    a.insert(a.end(), {"quest", "duo", "minicache", "demote", "int8", "kivi"});
+    a.insert(a.end(), {"quest", "duo", "minicache", "demote", "int8", "kivi", "mixed"});
     return a;
   }();
   return v;
@@ -127,10 +129,6 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
     if (name.empty())
       return invalid_argument("--kv '{}': empty method name (valid: {})", text,
                               join(all_method_names()));
-    for (const auto& n : not_implemented())
-      if (n == name)
-        return unsupported("--kv '{}': method '{}' is not implemented yet (implemented: {})", text,
-                           name, join(all_method_names()));
     if (name == "full")
       return invalid_argument("--kv '{}': 'full' cannot be composed with other methods", text);
     auto kn = knobs().find(name);
@@ -167,6 +165,16 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
           return invalid_argument("--kv '{}': {} has no option '{}' (valid: {})", text, name,
                                   args[i], valid.empty() ? "none" : join(valid) + ", as key=value");
         double v = 0;
+        if (knob->choices) {
+          const std::vector<std::string> words = split(knob->choices, ',');
+          const auto w = std::find(words.begin(), words.end(), args[i].substr(eq + 1));
+          if (w == words.end())
+            return invalid_argument("--kv '{}': {}:{} must be one of {}", text, name, key,
+                                    join(words));
+          spec.params[key] = static_cast<double>(w - words.begin());
+          spec.given.push_back(key);
+          continue;
+        }
         if (!parse_double(args[i].substr(eq + 1), &v) || v < knob->lo || v > knob->hi ||
             (knob->integer && v != std::floor(v)))
           return invalid_argument("--kv '{}': {}:{} must be {} in [{}, {}]", text, name, key,
@@ -181,11 +189,50 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
             text);
       continue;
     }
-    if (name == "int8" || name == "kivi") {
-      if (spec.has_format)
+    if (name == "int8" || name == "kivi" || name == "mixed") {
+      if (spec.has_format || spec.mixed)
         return invalid_argument(
-            "--kv '{}': two storage formats ('{}' and '{}'); choose one of int8, kivi:4, kivi:2",
+            "--kv '{}': two storage formats ('{}' and '{}'); choose one of int8, kivi:4, kivi:2, "
+            "mixed",
             text, spec.format_method, name);
+      if (name == "mixed") {
+        spec.mixed = true;
+        spec.format_method = name;
+        for (const std::string& a : args) {
+          const size_t eq = a.find('=');
+          const std::string key = a.substr(0, eq);
+          const std::string val = eq == std::string::npos ? "" : a.substr(eq + 1);
+          double v = 0;
+          if (eq != std::string::npos && key == "window") {
+            if (!parse_double(val, &v) || v < 0 || v > (1 << 20) || v != std::floor(v))
+              return invalid_argument(
+                  "--kv '{}': mixed:window must be an integer in [0, 1048576] (the recent tokens "
+                  "of each (layer, kv-head) kept in full precision)",
+                  text);
+            spec.mixed_window = static_cast<int>(v);
+          } else if (eq != std::string::npos && key == "old") {
+            if (val == "int8") {
+              spec.mixed_old = KvFormat::kInt8;
+            } else if (val == "kivi4" || val == "int4") {
+              spec.mixed_old = KvFormat::kInt4;
+            } else if (val == "kivi2" || val == "int2") {
+              spec.mixed_old = KvFormat::kInt2;
+            } else {
+              return invalid_argument(
+                  "--kv '{}': mixed:old '{}' is not a storage format for old blocks (valid: int8, "
+                  "kivi4, kivi2)",
+                  text, val);
+            }
+          } else {
+            return invalid_argument(
+                "--kv '{}': mixed option '{}' is not valid (valid: window=N (recent tokens kept "
+                "in full precision, default 256), old=int8|kivi4|kivi2 (format of older blocks, "
+                "default kivi4))",
+                text, a);
+          }
+        }
+        continue;
+      }
       spec.has_format = true;
       spec.format_method = name;
       if (name == "int8") {
@@ -284,19 +331,18 @@ Result<CompressionSpec> parse_compression_spec(const std::string& text) {
       }
       continue;
     }
-    return invalid_argument(
-        "--kv '{}': unknown method '{}' (valid: full, {}; not implemented yet: {})", text, name,
-        join(all_method_names()), join(not_implemented()));
+    return invalid_argument("--kv '{}': unknown method '{}' (valid: full, {})", text, name,
+                            join(all_method_names()));
   }
   if (spec.demote && spec.token_method.empty() && !spec.duo)
     return invalid_argument(
         "--kv '{}': demote keeps what an eviction method evicts: compose it with one of {} or "
         "duo, e.g. snapkv:0.25+demote:0.25",
         text, join(token_method_names()));
-  if (spec.demote && spec.has_format)
+  if (spec.demote && (spec.has_format || spec.mixed))
     return invalid_argument("--kv '{}': demote works on float caches (not with {})", text,
                             spec.format_method);
-  if (spec.minicache && (!spec.token_method.empty() || spec.duo || spec.has_format))
+  if (spec.minicache && (!spec.token_method.empty() || spec.duo || spec.has_format || spec.mixed))
     return invalid_argument(
         "--kv '{}': minicache composes only with quest for now (not with a token-eviction "
         "method, duo or a storage format: merged layers must hold the same tokens in float)",
@@ -317,12 +363,15 @@ Result<std::unique_ptr<KvPolicy>> make_token_policy(const CompressionSpec& spec)
     return std::unique_ptr<KvPolicy>(
         std::make_unique<StreamingLlmPolicy>(StreamingConfig{static_cast<int>(get("sinks"))}));
   if (m == "h2o")
-    return std::unique_ptr<KvPolicy>(std::make_unique<H2oPolicy>(H2oConfig{get("recent")}));
-  if (m == "tova") return std::unique_ptr<KvPolicy>(std::make_unique<TovaPolicy>());
+    return std::unique_ptr<KvPolicy>(
+        std::make_unique<H2oPolicy>(H2oConfig{get("recent"), get("score") == 1}));
+  if (m == "tova")
+    return std::unique_ptr<KvPolicy>(std::make_unique<TovaPolicy>(TovaConfig{get("scope") == 1}));
   if (m == "snapkv" || m == "pyramidkv" || m == "adakv") {
     SnapKvConfig c;
     c.window = static_cast<int>(get("window"));
     c.kernel = static_cast<int>(get("kernel"));
+    c.avg_pool = get("pool") == 1;
     if (p.count("beta")) c.pyramid_beta = get("beta");
     if (p.count("floor")) c.ada_floor = get("floor");
     const SnapKvVariant v = m == "snapkv"      ? SnapKvVariant::kSnapKv

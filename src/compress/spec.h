@@ -3,7 +3,9 @@
 // "streaming:64MiB:sinks=4". The first argument of a token method is its budget: a ratio of
 // the prompt kept in (0, 1], "Nx" (keep 1/N), or bytes ("64MiB", "1GB", "4096B") for the
 // whole sequence's KV. Composition: at most one token-eviction method, at most one storage
-// format (int8 / kivi), plus quest. Errors name the valid choices.
+// format (int8 / kivi / mixed), plus quest. Errors name the valid choices.
+// mixed[:window=N][:old=int8|kivi4|kivi2]: mixed precision by age (the recent N tokens of each
+// (layer, kv-head) in the full-precision format, older blocks re-encoded into `old`).
 #pragma once
 
 #include <cstdint>
@@ -31,9 +33,14 @@ struct CompressionSpec {
   Budget budget;
   std::map<std::string, double> params;  // the token method's knobs (validated)
   std::vector<std::string> given;        // knobs given explicitly (the rest are defaults)
-  bool has_format = false;               // a hidden-dimension method was given
+  bool has_format = false;               // int8 / kivi was given
   KvFormat format = KvFormat::kF16;      // its storage format
-  std::string format_method;             // "int8" or "kivi"
+  std::string format_method;             // "int8", "kivi" or "mixed" (the hidden dimension)
+  // mixed (compress/mixed.h): blocks whose tokens are all older than the last `mixed_window`
+  // positions are re-encoded into mixed_old; the rest stay in the full-precision format.
+  bool mixed = false;
+  int mixed_window = 256;
+  KvFormat mixed_old = KvFormat::kInt4;
   bool quest = false;
   Budget quest_budget;  // tokens a query reads (ratio or bytes)
   // duo[:R][:sinks=N][:window=N][:map=PATH] (compress/duo.h): share R of kv heads kept full.
@@ -51,7 +58,7 @@ struct CompressionSpec {
   bool demote = false;
   Budget recall_budget{Budget::Kind::kRatio, 0.25, 0};
   bool is_full() const {
-    return token_method.empty() && !has_format && !quest && !duo && !minicache;
+    return token_method.empty() && !has_format && !mixed && !quest && !duo && !minicache;
   }
 };
 

@@ -57,6 +57,11 @@ void H2oPolicy::observe(const AttentionObservation& o) {
       const float s = o.group_sum(q, k);
       if (s != 0.0f) m[o.key_positions[k]] += s;
     }
+  if (!c_.mean) return;
+  auto& seen = seen_.at(o.layer, o.kv_head);
+  for (int64_t q = 0; q < o.n_queries(); ++q)
+    for (int64_t k = 0; k < o.n_keys() && o.key_positions[k] <= o.query_positions[q]; ++k)
+      seen[o.key_positions[k]] += 1.0f;
 }
 
 std::vector<std::vector<int32_t>> H2oPolicy::select(const LayerState& st) {
@@ -67,9 +72,14 @@ std::vector<std::vector<int32_t>> H2oPolicy::select(const LayerState& st) {
     const int64_t keep = st.keep_per_head;
     if (static_cast<int64_t>(held.size()) <= keep) continue;
     const int64_t recent = static_cast<int64_t>(std::floor(keep * c_.recent_fraction));
-    out[h] = evict_all_but_top(held, board_scores(board_, st.layer, static_cast<int>(h), held),
-                               protect_recent(held, recent), keep - recent);
+    std::vector<float> s = board_scores(board_, st.layer, static_cast<int>(h), held);
+    if (c_.mean) {
+      const std::vector<float> n = board_scores(seen_, st.layer, static_cast<int>(h), held);
+      for (size_t i = 0; i < s.size(); ++i) s[i] = n[i] > 0 ? s[i] / n[i] : 0.0f;
+    }
+    out[h] = evict_all_but_top(held, s, protect_recent(held, recent), keep - recent);
     board_.forget(st.layer, static_cast<int>(h), out[h]);
+    seen_.forget(st.layer, static_cast<int>(h), out[h]);
   }
   return out;
 }
@@ -93,8 +103,16 @@ std::vector<std::vector<int32_t>> TovaPolicy::select(const LayerState& st) {
     // The newest token has no score from the query that produced it only when it arrived
     // after the observation; it is protected so the current token is never dropped.
     std::vector<bool> prot = protect_recent(held, 1);
-    out[h] = evict_all_but_top(held, board_scores(board_, st.layer, static_cast<int>(h), held),
-                               prot, st.keep_per_head - 1);
+    std::vector<float> s = board_scores(board_, st.layer, static_cast<int>(h), held);
+    if (c_.layer_wide) {  // mean over the layer's kv heads of their group means
+      const int n_kv = static_cast<int>(st.held.size());
+      for (size_t i = 0; i < held.size(); ++i) {
+        float sum = 0;
+        for (int g = 0; g < n_kv; ++g) sum += board_.get(st.layer, g, held[i]);
+        s[i] = sum / static_cast<float>(n_kv);
+      }
+    }
+    out[h] = evict_all_but_top(held, s, prot, st.keep_per_head - 1);
   }
   return out;
 }
@@ -109,6 +127,18 @@ std::vector<float> max_pool_1d(std::span<const float> s, int kernel) {
     for (int64_t j = std::max<int64_t>(0, i - half); j <= std::min<int64_t>(n - 1, i + half); ++j)
       m = std::max(m, s[j]);
     out[i] = m;
+  }
+  return out;
+}
+
+std::vector<float> avg_pool_1d(std::span<const float> s, int kernel) {
+  const int64_t n = static_cast<int64_t>(s.size()), half = kernel / 2;
+  std::vector<float> out(s.size());
+  for (int64_t i = 0; i < n; ++i) {
+    double sum = 0;
+    for (int64_t j = std::max<int64_t>(0, i - half); j <= std::min<int64_t>(n - 1, i + half); ++j)
+      sum += s[j];
+    out[i] = static_cast<float>(sum / static_cast<double>(2 * half + 1));
   }
   return out;
 }
@@ -139,7 +169,8 @@ void SnapKvPolicy::observe(const AttentionObservation& o) {
     votes.push_back(v);
     pos.push_back(o.key_positions[k]);
   }
-  std::vector<float> pooled = max_pool_1d(votes, c_.kernel);
+  std::vector<float> pooled =
+      c_.avg_pool ? avg_pool_1d(votes, c_.kernel) : max_pool_1d(votes, c_.kernel);
   auto& m = board_.at(o.layer, o.kv_head);
   m.clear();
   for (size_t i = 0; i < pos.size(); ++i) m[pos[i]] = pooled[i];

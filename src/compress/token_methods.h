@@ -40,6 +40,9 @@ class StreamingLlmPolicy final : public KvPolicy {
 
 struct H2oConfig {
   double recent_fraction = 0.5;  // share of the budget given to the recent window (paper: half)
+  // score=mean: the accumulated attention divided by how many queries saw the key (kvpress's
+  // ObservedAttentionPress); default: the plain sum (H2O's accumulation).
+  bool mean = false;
 };
 
 class H2oPolicy final : public KvPolicy {
@@ -51,16 +54,28 @@ class H2oPolicy final : public KvPolicy {
   bool evicts_during_decode() const override { return true; }
   void observe(const AttentionObservation& obs) override;
   std::vector<std::vector<int32_t>> select(const LayerState& state) override;
-  void reset() override { board_.clear(); }
+  void reset() override {
+    board_.clear();
+    seen_.clear();
+  }
   const ScoreBoard& board() const { return board_; }
 
  private:
   H2oConfig c_;
   ScoreBoard board_;
+  ScoreBoard seen_;  // score=mean: queries that could see each key
+};
+
+struct TovaConfig {
+  // scope=layer: a token's score is the last query's attention averaged over every query head
+  // of the layer, and all kv heads keep the same tokens (kvpress's TOVAPress); default: each
+  // kv head's own query group.
+  bool layer_wide = false;
 };
 
 class TovaPolicy final : public KvPolicy {
  public:
+  explicit TovaPolicy(TovaConfig c = {}) : c_(c) {}
   std::string name() const override { return "tova"; }
   int observation_window() const override { return 1; }
   bool observes_decode() const override { return true; }
@@ -70,12 +85,14 @@ class TovaPolicy final : public KvPolicy {
   void reset() override { board_.clear(); }
 
  private:
+  TovaConfig c_;
   ScoreBoard board_;  // attention of the last observed query only
 };
 
 struct SnapKvConfig {
   int window = 32;             // observation window: last prompt queries that vote (paper: 32)
-  int kernel = 7;              // max-pooling kernel over positions (paper code: 7)
+  int kernel = 7;              // pooling kernel over positions (paper code: 7)
+  bool avg_pool = false;       // pool=avg: average pooling, zero-padded (kvpress's SnapKVPress)
   double pyramid_beta = 20.0;  // PyramidKV: smallest layer budget = (avg - window) / beta
   double ada_floor = 0.2;      // AdaKV: each head keeps at least this share of the average
 };
@@ -102,5 +119,8 @@ class SnapKvPolicy final : public KvPolicy {
 // Max-pools scores over neighbouring entries (kernel k, centred, same length): SnapKV's
 // clustering step. scores: [n].
 std::vector<float> max_pool_1d(std::span<const float> scores, int kernel);
+// Average pooling over the same centred window of 2*(kernel/2)+1 entries, entries beyond the
+// ends counting as 0 (torch's avg_pool1d with padding kernel/2, as kvpress pools).
+std::vector<float> avg_pool_1d(std::span<const float> scores, int kernel);
 
 }  // namespace lk::compress

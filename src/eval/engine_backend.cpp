@@ -202,7 +202,10 @@ class EngineModelRunner final : public ModelRunner {
     LK_ASSIGN_OR_RETURN(compress::CompressionSpec spec, compress::parse_compression_spec(method));
     const ModelSpec& s = model_.spec;
     const KvFormat format = compress::kv_format_for_spec(spec, full_kv_format(model_));
-    if (!kv_ || kv_->config().format != format) {
+    // The manager is reused only with the same formats (mixed: the same old format too).
+    const bool same_old = kv_ && (spec.mixed ? kv_->config().old_format == spec.mixed_old
+                                             : !kv_->config().old_format.has_value());
+    if (!kv_ || kv_->config().format != format || !same_old) {
       kv_.reset();
       LK_ASSIGN_OR_RETURN(
           kv_, compress::kv_manager_for_spec(

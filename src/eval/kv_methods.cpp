@@ -11,9 +11,12 @@ std::vector<KvMethodInfo>& registry() {
       {kFullMethod, "no compression: every token of every layer and head kept in full precision"},
       // Compression methods (src/compress, docs/compress.md). Compose with '+'.
       {"streaming", "StreamingLLM: attention sinks + recent window (streaming:BUDGET[:sinks=4])"},
-      {"h2o", "H2O: accumulated attention + recent window (h2o:BUDGET[:recent=0.5])"},
-      {"tova", "TOVA: keep what the current query attends to (tova:BUDGET)"},
-      {"snapkv", "SnapKV: observation-window votes, pooled (snapkv:BUDGET[:window=32:kernel=7])"},
+      {"h2o",
+       "H2O: accumulated attention + recent window (h2o:BUDGET[:recent=0.5:score=sum|mean])"},
+      {"tova", "TOVA: keep what the current query attends to (tova:BUDGET[:scope=group|layer])"},
+      {"snapkv",
+       "SnapKV: observation-window votes, pooled "
+       "(snapkv:BUDGET[:window=32:kernel=7:pool=max|avg])"},
       {"pyramidkv", "PyramidKV: SnapKV with per-layer budgets (pyramidkv:BUDGET[:beta=20])"},
       {"adakv", "AdaKV: SnapKV with head-adaptive budgets (adakv:BUDGET[:floor=0.2])"},
       {"dms",
@@ -31,7 +34,10 @@ std::vector<KvMethodInfo>& registry() {
       {"quest",
        "Quest: read only the top pages by key bounds; saves reads, not memory (quest:BUDGET)"},
       {"int8", "int8 K/V storage (per-token scales)"},
-      {"kivi", "KIVI K/V storage: kivi:4 or kivi:2"}};
+      {"kivi", "KIVI K/V storage: kivi:4 or kivi:2"},
+      {"mixed",
+       "mixed precision by age: the recent window of each (layer, kv-head) in full precision, "
+       "older blocks re-encoded low-bit (mixed[:window=256:old=int8|kivi4|kivi2])"}};
   return r;
 }
 }  // namespace

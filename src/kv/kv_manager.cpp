@@ -27,6 +27,19 @@ Status KvManagerConfig::validate() const {
         residual_format == KvFormat::kBF16))
     return invalid_argument("kv cache: residual format of {} must be f32, f16 or bf16 (got {})",
                             kv_format_name(format), kv_format_name(residual_format));
+  if (old_format) {
+    const KvFormat o = *old_format;
+    if (!(format == KvFormat::kF32 || format == KvFormat::kF16 || format == KvFormat::kBF16))
+      return invalid_argument(
+          "kv cache: mixed precision by age keeps recent blocks in a float format (f32, f16, "
+          "bf16), got {}",
+          kv_format_name(format));
+    if (!(o == KvFormat::kInt8 || o == KvFormat::kInt4 || o == KvFormat::kInt2))
+      return invalid_argument(
+          "kv cache: the old format of mixed precision must be int8, int4 (kivi4) or int2 "
+          "(kivi2), got {}",
+          kv_format_name(o));
+  }
   return Status::ok();
 }
 
@@ -47,6 +60,7 @@ KvManager::KvManager(const KvManagerConfig& config)
   fold(static_cast<uint64_t>(cfg_.head_dim));
   fold(static_cast<uint64_t>(cfg_.n_layers));
   fold(static_cast<uint64_t>(cfg_.n_kv_heads));
+  if (cfg_.old_format) fold(100 + static_cast<uint64_t>(*cfg_.old_format));
   for (char c : cfg_.model_digest) fold(static_cast<unsigned char>(c));
   prefix_.set_salt(salt);
   worker_ = std::thread([this] { transfer_loop(); });
@@ -212,7 +226,7 @@ std::pair<int32_t, int32_t> KvManager::head_need(const HeadTable& h, int64_t n) 
   if (!kivi()) {
     int64_t free = 0;
     bool cow = false;
-    if (last) {
+    if (last && last->format == cfg_.format) {  // (an old-format block never takes appends)
       free = B - last->n_used;
       cow = last->ref_count > 1 && free > 0;
     }
@@ -378,14 +392,15 @@ KvHeadView KvManager::view(SeqId seq, int layer, int kv_head) const {
 void KvManager::merge_partial_blocks(HeadTable& h, const std::unordered_set<BlockId>& touched) {
   if (!kv_format_per_token(cfg_.format)) return;  // KIVI groups cannot be merged losslessly
   const int B = cfg_.block_tokens;
-  const BlockLayout& l = pool_.layout(cfg_.format);
   size_t i = 0;
   while (i + 1 < h.blocks.size()) {
     const BlockId a = h.blocks[i], b = h.blocks[i + 1];
     const BlockMeta& ma = pool_.meta(a);
     const BlockMeta& mb = pool_.meta(b);
+    // Mixed precision: only neighbours of one per-token format merge (old int8 with int8).
     if ((touched.count(a) || touched.count(b)) && ma.ref_count == 1 && mb.ref_count == 1 &&
-        ma.n_used + mb.n_used <= B) {
+        ma.format == mb.format && kv_format_per_token(ma.format) && ma.n_used + mb.n_used <= B) {
+      const BlockLayout& l = pool_.layout(ma.format);
       const int na = ma.n_used, nb = mb.n_used;
       for (int t = 0; t < nb; ++t) {
         codec_copy_token(l, pool_.data(b), pool_.params(b), t, pool_.data(a), pool_.params(a),
@@ -476,6 +491,69 @@ Status KvManager::evict(SeqId seq, int layer, int kv_head, std::span<const int32
   sp->evicted = true;
   ++epoch_;
   return Status::ok();
+}
+
+// ---------------------------------------------------------------- mixed precision by age
+
+Result<int64_t> KvManager::reencode_older(SeqId seq, int layer, int kv_head, int64_t before) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!cfg_.old_format)
+    return invalid_argument("reencode_older: this cache has no old format (config old_format)");
+  auto it = seqs_.find(seq);
+  if (it == seqs_.end()) return not_found("reencode_older: unknown seq {}", seq);
+  LK_RETURN_IF_ERROR(check_resident(seq, it->second, "reencode_older"));
+  if (layer < 0 || layer >= cfg_.n_layers || kv_head < 0 || kv_head >= cfg_.n_kv_heads)
+    return invalid_argument("reencode_older: (layer {}, kv_head {}) out of range", layer, kv_head);
+  HeadTable& h = head(it->second, layer, kv_head);
+  const KvFormat of = *cfg_.old_format;
+  const int D = cfg_.head_dim;
+  // Old blocks form a prefix of the table (invariant): resume after them.
+  size_t i = static_cast<size_t>(
+      std::partition_point(h.blocks.begin(), h.blocks.end(),
+                           [&](BlockId b) { return pool_.meta(b).format == of; }) -
+      h.blocks.begin());
+  std::vector<float> k, v;  // [n_used][D] f32, the block's tokens decoded
+  int64_t done = 0;
+  for (; i + 1 < h.blocks.size(); ++i) {
+    const BlockId old = h.blocks[i];
+    const int n = pool_.meta(old).n_used;
+    if (n == 0 || pool_.position(old, n - 1) >= before) break;
+    Result<BlockId> r = pool_alloc(of);
+    if (!r.is_ok()) {
+      if (done) ++epoch_;
+      return r.status().with_context(
+          fmt::format("reencode_older seq {} layer {} kv_head {}", seq, layer, kv_head));
+    }
+    const BlockId nb = *r;
+    const BlockLayout& ol = pool_.layout(pool_.meta(old).format);
+    const BlockLayout& nl = pool_.layout(of);
+    k.resize(static_cast<size_t>(n) * D);
+    v.resize(k.size());
+    for (int t = 0; t < n; ++t)
+      codec_read_token(ol, pool_.data(old), pool_.params(old), t, &k[t * D], &v[t * D]);
+    if (kv_format_is_kivi(of)) {
+      codec_quantize_group(nl, pool_.data(nb), pool_.params(nb), n, k.data(), v.data());
+    } else {
+      for (int t = 0; t < n; ++t)
+        codec_write_token(nl, pool_.data(nb), pool_.params(nb), t, &k[t * D], &v[t * D]);
+    }
+    pool_.copy_positions(nb, old, n);
+    h.blocks[i] = nb;
+    pool_.unref(old);
+    ++done;
+  }
+  if (done) ++epoch_;
+  return done;
+}
+
+int64_t KvManager::seq_blocks(SeqId seq, KvFormat format) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Seq* s = find(seq);
+  if (!s) return 0;
+  int64_t n = 0;
+  for (const auto& h : s->heads)
+    for (BlockId b : h.blocks) n += pool_.meta(b).format == format;
+  return n;
 }
 
 // ---------------------------------------------------------------- plan / apply
@@ -811,6 +889,7 @@ void KvManager::check_invariants() const {
       }
       int64_t n = 0;
       int64_t last_pos = INT64_MIN;
+      bool main_seen = false;  // mixed precision: old-format blocks precede the main ones
       for (size_t j = 0; j < h.blocks.size(); ++j) {
         const BlockId b = h.blocks[j];
         ++refs[b];
@@ -819,8 +898,12 @@ void KvManager::check_invariants() const {
         if (kivi()) {
           LK_CHECK_MSG(m.format == cfg_.format || (last && m.format == cfg_.residual_format),
                        "seq {} head {} block {} has format {}", id, i, j, kv_format_name(m.format));
+        } else if (cfg_.old_format && m.format == *cfg_.old_format) {
+          LK_CHECK_MSG(!main_seen, "seq {} head {} block {}: old-format block after a recent one",
+                       id, i, j);
         } else {
           LK_CHECK_MSG(m.format == cfg_.format, "seq {} block format", id);
+          main_seen = true;
         }
         const bool residual = kivi() && m.format == cfg_.residual_format;
         LK_CHECK_MSG(m.n_used > 0 || residual, "seq {} head {} keeps an empty block {}", id, i, j);

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -51,6 +52,10 @@ struct KvManagerConfig {
   std::string model_digest;                   // snapshots from another model are refused
   bool prefix_cache = true;                   // register full blocks for prefix reuse
   const Clock* clock = nullptr;               // LRU ages (SteadyClock when null)
+  // Mixed precision by age (compress `mixed`): reencode_older() moves blocks that left the
+  // recent window into this format (int8, int4 or int2; `format` must then be f32/f16/bf16).
+  // Unset: every block stays in `format` (and the KIVI residual format).
+  std::optional<KvFormat> old_format;
 
   Status validate() const;
 };
@@ -138,6 +143,19 @@ class KvManager final : public KvCache {
   Status evict(SeqId seq, int layer, int kv_head, std::span<const int32_t> positions);
   // Tokens held by one head (after evictions).
   int64_t head_tokens(SeqId seq, int layer, int kv_head) const;
+
+  // --- mixed precision by age (config().old_format) ---
+  // Re-encodes into the old format every block of (seq, layer, kv_head) still in the main
+  // format whose tokens all have positions < `before` — except the head's last block, where
+  // appends go. Each such block gets a new block of the old format (tokens decoded and
+  // re-quantized: KIVI K per channel over the block's tokens) and is released, so used_bytes
+  // drops by block_bytes(format) - block_bytes(old_format) per block (a shared block is
+  // copied: its other holders keep the original). Re-encoded blocks always precede the main
+  // format ones. Returns the blocks re-encoded; kInvalidArgument when the cache has no old
+  // format; kOutOfMemory when no old-format block fits (blocks done so far stay, each whole).
+  Result<int64_t> reencode_older(SeqId seq, int layer, int kv_head, int64_t before);
+  // Blocks of `format` the sequence references (over all heads).
+  int64_t seq_blocks(SeqId seq, KvFormat format) const;
 
   // --- prefix reuse ---
   // Tokens of `tokens` whose KV is in the prefix index (a multiple of block_tokens), at most

@@ -136,6 +136,7 @@ SeqImage KvManager::image_of(const Seq& s) const {
   im.block_tokens = cfg_.block_tokens;
   im.format = cfg_.format;
   im.residual_format = cfg_.residual_format;
+  im.old_format = cfg_.old_format;
   im.length = *std::max_element(s.layer_len.begin(), s.layer_len.end());
   im.evicted = s.evicted;
   im.model_digest = cfg_.model_digest;
@@ -171,6 +172,13 @@ Status KvManager::check_image_shape(const SeqImage& im, const std::string& what,
                               cfg_.n_layers, cfg_.n_kv_heads, cfg_.head_dim, cfg_.block_tokens,
                               kv_format_name(cfg_.format), kv_format_name(cfg_.residual_format)));
   }
+  // An image with old-format blocks needs a cache that keeps that old format (a cache with
+  // one may take images without: all their blocks are in the main format).
+  if (im.old_format && im.old_format != cfg_.old_format)
+    return Status(code, fmt::format("{} holds mixed-precision KV with old blocks in {}, but this "
+                                    "cache keeps old blocks in {}",
+                                    what, kv_format_name(*im.old_format),
+                                    cfg_.old_format ? kv_format_name(*cfg_.old_format) : "none"));
   return Status::ok();
 }
 
@@ -256,11 +264,15 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
   for (size_t i = 0; i < heads.size(); ++i) {
     HeadTable& h = heads[i];
     int64_t last_pos = INT64_MIN;
+    bool main_seen = false;
     for (size_t j = 0; j < h.blocks.size(); ++j) {
       const BlockMeta& m = pool_.meta(h.blocks[j]);
       const bool last = j + 1 == h.blocks.size();
       const bool residual = kivi() && m.format == cfg_.residual_format;
-      const bool ok_format = m.format == cfg_.format || (residual && last);
+      // Mixed precision: old-format blocks only before the main ones.
+      const bool old = !kivi() && cfg_.old_format && m.format == *cfg_.old_format;
+      const bool ok_format = m.format == cfg_.format || (residual && last) || (old && !main_seen);
+      main_seen = main_seen || !old;
       const bool ok_fill =
           (m.n_used > 0 || residual) && !(residual && m.n_used == cfg_.block_tokens);
       bool ok_pos = true;

@@ -108,7 +108,9 @@ void write_header(const SeqImage& im, uint8_t* base, const std::vector<uint32_t>
   put<int32_t>(p, static_cast<int32_t>(im.format));
   put<int32_t>(p, static_cast<int32_t>(im.residual_format));
   put<int64_t>(p, im.length);
-  put<uint32_t>(p, im.evicted ? 1u : 0u);
+  // flags: bit 0 evicted; bits 8-15 the old format of mixed precision + 1 (0: none).
+  const uint32_t old_id = im.old_format ? static_cast<uint32_t>(*im.old_format) + 1 : 0;
+  put<uint32_t>(p, (im.evicted ? 1u : 0u) | (old_id << 8));
   put<uint32_t>(p, static_cast<uint32_t>(im.model_digest.size()));
   put<uint32_t>(p, static_cast<uint32_t>(im.tokens.size()));
   put<uint32_t>(p, static_cast<uint32_t>(im.heads.size()));
@@ -212,8 +214,16 @@ Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_
   im.format = static_cast<KvFormat>(fmt);
   im.residual_format = static_cast<KvFormat>(rfmt);
   if (im.length < 0 || im.length > (int64_t{1} << 40)) return corrupt("bad length {}", im.length);
-  if (flags > 1) return corrupt("bad flags {:#x}", flags);
+  if ((flags & ~0xFF01u) != 0) return corrupt("bad flags {:#x}", flags);
   im.evicted = flags & 1;
+  if (const uint32_t old_id = (flags >> 8) & 0xFF; old_id != 0) {
+    const int32_t o = static_cast<int32_t>(old_id) - 1;
+    if (!valid_format(o) ||
+        !(o == static_cast<int32_t>(KvFormat::kInt8) ||
+          o == static_cast<int32_t>(KvFormat::kInt4) || o == static_cast<int32_t>(KvFormat::kInt2)))
+      return corrupt("bad old (mixed precision) format id {}", o);
+    im.old_format = static_cast<KvFormat>(o);
+  }
   if (digest_len > kMaxDigest) return corrupt("model digest too long ({} bytes)", digest_len);
   if (static_cast<int64_t>(n_heads) != static_cast<int64_t>(im.n_layers) * im.n_kv_heads)
     return corrupt("head count {} != layers x kv_heads", n_heads);
@@ -251,7 +261,9 @@ Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_
       b.crc = get<uint32_t>(p + 12);
       p += kBlockEntry;
       if (!valid_format(f) || dense > 1 ||
-          (static_cast<KvFormat>(f) != im.format && static_cast<KvFormat>(f) != im.residual_format))
+          (static_cast<KvFormat>(f) != im.format &&
+           static_cast<KvFormat>(f) != im.residual_format &&
+           !(im.old_format && static_cast<KvFormat>(f) == *im.old_format)))
         return corrupt("block of head {} has bad format {} / dense flag {}", h, f, dense);
       if (n_used < 0 || n_used > im.block_tokens || first < 0)
         return corrupt("block of head {} has bad n_used {} / first position {}", h, n_used, first);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct SeqBlockDesc {
 struct SeqImage {
   int32_t n_layers = 0, n_kv_heads = 0, head_dim = 0, block_tokens = 0;
   KvFormat format = KvFormat::kF16, residual_format = KvFormat::kF16;
+  std::optional<KvFormat> old_format;  // mixed precision by age: blocks may also be in it
   int64_t length = 0;    // positions appended so far
   bool evicted = false;  // some token was evicted (blocks are not prefix-shareable)
   std::string model_digest;

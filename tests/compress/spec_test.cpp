@@ -62,8 +62,54 @@ TEST(Spec, ClearErrors) {
   expect_error("h2o:0.5:recent=2", StatusCode::kInvalidArgument, "in [0, 1]");
   expect_error("full+int8", StatusCode::kInvalidArgument, "cannot be composed");
   expect_error("dms:0.25", StatusCode::kInvalidArgument, "dms takes no budget");
-  expect_error("snapkv:0.25+mixed", StatusCode::kUnsupported, "'mixed' is not implemented yet");
+  expect_error("mixed:window=-1", StatusCode::kInvalidArgument, "window must be an integer");
+  expect_error("mixed:window=2.5", StatusCode::kInvalidArgument, "window must be an integer");
+  expect_error("mixed:old=int3", StatusCode::kInvalidArgument, "(valid: int8, kivi4, kivi2)");
+  expect_error("mixed:old=f16", StatusCode::kInvalidArgument, "(valid: int8, kivi4, kivi2)");
+  expect_error("mixed:256", StatusCode::kInvalidArgument, "valid: window=N");
+  expect_error("mixed:recent=4", StatusCode::kInvalidArgument, "old=int8|kivi4|kivi2");
+  expect_error("mixed+int8", StatusCode::kInvalidArgument, "two storage formats");
+  expect_error("kivi:4+mixed", StatusCode::kInvalidArgument, "two storage formats");
+  expect_error("mixed+mixed", StatusCode::kInvalidArgument, "two storage formats");
+  expect_error("snapkv:0.25+mixed+demote", StatusCode::kInvalidArgument, "float caches");
+  expect_error("minicache+mixed", StatusCode::kInvalidArgument, "minicache composes only");
   expect_error("quest", StatusCode::kInvalidArgument, "quest needs");
+}
+
+TEST(Spec, MixedPrecisionByAge) {
+  auto s = parse_compression_spec("mixed");
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  EXPECT_TRUE(s->mixed);
+  EXPECT_FALSE(s->has_format);
+  EXPECT_FALSE(s->is_full());
+  EXPECT_EQ(s->mixed_window, 256);
+  EXPECT_EQ(s->mixed_old, KvFormat::kInt4);
+  // The recent window keeps the cache's full-precision format.
+  EXPECT_EQ(kv_format_for_spec(*s, KvFormat::kF32), KvFormat::kF32);
+  auto t = parse_compression_spec("snapkv:0.5+mixed:window=64:old=int8+quest:0.5");
+  ASSERT_TRUE(t.is_ok()) << t.status().to_string();
+  EXPECT_EQ(t->mixed_window, 64);
+  EXPECT_EQ(t->mixed_old, KvFormat::kInt8);
+  EXPECT_EQ(t->token_method, "snapkv");
+  EXPECT_EQ(parse_compression_spec("mixed:old=kivi2:window=0")->mixed_old, KvFormat::kInt2);
+  EXPECT_EQ(parse_compression_spec("mixed:old=kivi2:window=0")->mixed_window, 0);
+}
+
+TEST(Spec, KvpressDefaultKnobs) {
+  auto s = parse_compression_spec("snapkv:0.5:window=64:kernel=5:pool=avg");
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  EXPECT_EQ(s->params.at("pool"), 1);
+  EXPECT_EQ(parse_compression_spec("snapkv:0.5")->params.at("pool"), 0);
+  EXPECT_EQ(parse_compression_spec("tova:0.5:scope=layer")->params.at("scope"), 1);
+  EXPECT_EQ(parse_compression_spec("h2o:0.5:score=mean")->params.at("score"), 1);
+  EXPECT_EQ(parse_compression_spec("adakv:0.5:pool=max")->params.at("pool"), 0);
+  expect_error("snapkv:0.5:pool=median", StatusCode::kInvalidArgument,
+               "snapkv:pool must be one of max, avg");
+  expect_error("tova:0.5:scope=head", StatusCode::kInvalidArgument, "one of group, layer");
+  expect_error("h2o:0.5:score=max", StatusCode::kInvalidArgument, "one of sum, mean");
+  expect_error("tova:0.5:window=3", StatusCode::kInvalidArgument, "(valid: scope");
+  for (const char* t : {"snapkv:0.5:pool=avg", "tova:0.5:scope=layer", "h2o:0.5:score=mean"})
+    EXPECT_TRUE(make_token_policy(*parse_compression_spec(t)).is_ok()) << t;
 }
 
 TEST(Spec, MakesPolicies) {

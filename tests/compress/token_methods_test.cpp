@@ -168,6 +168,75 @@ TEST(SnapKv, MaxPoolingKeepsNeighbours) {
   EXPECT_EQ(survivors(held, p.select(one_head(held, 4))[0]), (std::vector<int32_t>{3, 4, 5, 9}));
 }
 
+// The kvpress-default knobs (docs/compress.md): average pooling, layer-wide TOVA, mean H2O.
+TEST(SnapKv, AveragePoolingIsZeroPaddedLikeTorch) {
+  // torch avg_pool1d(kernel 3, padding 1, count_include_pad): the ends divide by 3 too.
+  const std::vector<float> got = avg_pool_1d(std::vector<float>{3, 0, 0, 6, 0, 0, 0.3f}, 3);
+  const std::vector<float> want = {1, 1, 2, 2, 2, 0.1f, 0.1f};
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-6) << i;
+  SnapKvConfig c;
+  c.window = 1;
+  c.kernel = 3;
+  c.avg_pool = true;
+  SnapKvPolicy p(SnapKvVariant::kSnapKv, c);
+  Obs o;
+  o.keys = iota_pos(10);
+  o.queries = {9};
+  o.probs.assign(10, 0.0f);
+  o.probs[4] = 0.6f, o.probs[5] = 0.3f, o.probs[8] = 0.5f;
+  p.observe(o.get());
+  auto held = iota_pos(10);
+  // Avg-pooled votes: 3: 0.2, 4: 0.3, 5: 0.3, 6: 0.1, 7: 0.167, 8: 0.167 (8 is the last key,
+  // its right neighbour is the window: padding). Max pooling would keep 3, 4, 5 (all 0.6);
+  // average pooling keeps 4, 5 (0.3) and 3 (0.2).
+  EXPECT_EQ(survivors(held, p.select(one_head(held, 4))[0]), (std::vector<int32_t>{3, 4, 5, 9}));
+  auto held2 = iota_pos(10);
+  EXPECT_EQ(survivors(held2, p.select(one_head(held2, 3))[0]), (std::vector<int32_t>{4, 5, 9}));
+}
+
+TEST(Tova, LayerScopeAveragesAllHeadsAndKeepsTheSameTokens) {
+  TovaPolicy p(TovaConfig{true});
+  Obs a, b;
+  a.keys = b.keys = iota_pos(5);
+  a.queries = b.queries = {4};
+  a.probs = {0.5f, 0.0f, 0.1f, 0.0f, 0.4f};  // kv head 0 likes key 0
+  b.probs = {0.0f, 0.3f, 0.3f, 0.0f, 0.4f};  // kv head 1 likes keys 1 and 2
+  p.observe(a.get(0, 0));
+  p.observe(b.get(0, 1));
+  const std::vector<int32_t> held = iota_pos(5);  // st.held holds spans: keep it alive
+  LayerState st = one_head(held, 3);
+  st.held = {held, held};
+  // Layer means: 0: 0.25, 1: 0.15, 2: 0.2. Keep 3 = newest + {0, 2} in both heads.
+  auto ev = p.select(st);
+  EXPECT_EQ(ev[0], (std::vector<int32_t>{1, 3}));
+  EXPECT_EQ(ev[1], (std::vector<int32_t>{1, 3}));
+  // Per group (default), head 1 would keep its own {1, 2}.
+  TovaPolicy g;
+  g.observe(a.get(0, 0));
+  g.observe(b.get(0, 1));
+  EXPECT_EQ(g.select(st)[1], (std::vector<int32_t>{0, 3}));
+}
+
+TEST(H2o, MeanDividesByTheQueriesThatSawTheKey) {
+  H2oPolicy p(H2oConfig{0.0, /*mean=*/true});
+  Obs o;
+  o.keys = iota_pos(4);
+  o.queries = {1, 2, 3};
+  // Key 0 is seen by 3 queries (sum 0.9 -> mean 0.3), key 1 by 3 (sum 0.6 -> 0.2), key 2 by 2
+  // (sum 0.5 -> 0.25), key 3 by 1 (0.4).
+  o.probs = {0.5f, 0.5f, 0.0f, 0.0f,  //
+             0.2f, 0.0f, 0.2f, 0.0f,  //
+             0.2f, 0.1f, 0.3f, 0.4f};
+  p.observe(o.get());
+  auto held = iota_pos(4);
+  EXPECT_EQ(survivors(held, p.select(one_head(held, 2))[0]), (std::vector<int32_t>{0, 3}));
+  // The plain sum keeps 0 (0.9) and 1 (0.6) instead.
+  H2oPolicy s(H2oConfig{0.0});
+  s.observe(o.get());
+  EXPECT_EQ(survivors(held, s.select(one_head(held, 2))[0]), (std::vector<int32_t>{0, 1}));
+}
+
 TEST(PyramidKv, LayerBudgetsDecreaseLinearly) {
   SnapKvConfig c;
   c.window = 2;

@@ -65,7 +65,7 @@ TEST(EngineBackendModel, GreedyContinuationMatchesTheReference) {
   // Bad or unknown specs are refused by the backend, never run as something else.
   EXPECT_EQ(runner->begin("snapkv").code(), StatusCode::kInvalidArgument);  // no budget
   EXPECT_EQ(runner->begin("nosuch:0.5").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(runner->begin("mixed").code(), StatusCode::kUnsupported);
+  EXPECT_EQ(runner->begin("mixed:old=int5").code(), StatusCode::kInvalidArgument);
 }
 
 TEST(EngineBackendModel, ForcedLogitsMatchTheGoldenLogits) {

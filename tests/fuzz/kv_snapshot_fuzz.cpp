@@ -17,9 +17,16 @@ lk::KvManager& manager_for(const lk::SeqImage& im) {
   // One manager per shape seen; shapes are bounded to keep memory small.
   static std::unique_ptr<lk::KvManager> m;
   static lk::KvManagerConfig last;
+  // Mixed-precision images get a cache keeping their old format (only a float main format
+  // can have one; others are then refused by the shape check, as they should be).
+  const bool float_main = im.format == lk::KvFormat::kF32 || im.format == lk::KvFormat::kF16 ||
+                          im.format == lk::KvFormat::kBF16;
+  const bool old = float_main && im.old_format.has_value();
   const bool same = m && last.n_layers == im.n_layers && last.n_kv_heads == im.n_kv_heads &&
                     last.head_dim == im.head_dim && last.block_tokens == im.block_tokens &&
-                    last.format == im.format && last.residual_format == im.residual_format;
+                    last.format == im.format && last.residual_format == im.residual_format &&
+                    last.old_format.has_value() == old &&
+                    (!old || *last.old_format == *im.old_format);
   if (!same) {
     lk::KvManagerConfig c;
     c.n_layers = im.n_layers;
@@ -28,6 +35,7 @@ lk::KvManager& manager_for(const lk::SeqImage& im) {
     c.block_tokens = im.block_tokens;
     c.format = im.format;
     c.residual_format = im.residual_format;
+    if (old) c.old_format = *im.old_format;
     c.budget_bytes = 8 << 20;
     c.model_digest = im.model_digest;
     m.reset();

@@ -4,9 +4,10 @@
 
 With one kv head, kvpress's layer-wide TOVA score and longkv's per-group score coincide, so
 StreamingLLM, SnapKV (kernel 1: no pooling) and TOVA must keep the SAME positions in every
-layer, with logits equal to float precision and the same greedy tokens. The H2O pair
-(accumulated sum vs kvpress's observed-attention mean) is known to differ: the test checks
-the comparison notices it.
+layer, with logits equal to float precision and the same greedy tokens; so must longkv's
+knobs that follow kvpress's scoring (snapkv pool=avg at window 64 / kernel 5, tova
+scope=layer, h2o score=mean). The default H2O pair (accumulated sum vs kvpress's
+observed-attention mean) is known to differ: the test checks the comparison notices it.
 
 kvpress pins an older transformers than the system's, so it lives in its own venv
 (`make kvpress-venv`): the test runs the tool with $KVPRESS_PYTHON, else
@@ -49,14 +50,17 @@ with tempfile.TemporaryDirectory() as tmp:
                     "--export-tasks", tasks], check=True, stderr=subprocess.DEVNULL)
     out = os.path.join(tmp, "trace.json")
     r = subprocess.run([python, os.path.join(src, "tools", "kvpress_compare.py"), "--trace", "--hf-model", model,
-                        "--tasks", tasks, "--longkv-binary", binary, "--pairs", "full,streaming,snapkv_same,tova,h2o",
+                        "--tasks", tasks, "--longkv-binary", binary, "--pairs",
+                        "full,streaming,snapkv_same,tova,h2o,snapkv_avgpool,tova_layer,h2o_mean",
                         "--budgets", "0.5", "--forced", "4", "--greedy", "4", "--threads", "1", "--out", out,
-                        "--require-agreement", "full=1,streaming=1,snapkv_same=1,tova=1"])
+                        "--require-agreement",
+                        "full=1,streaming=1,snapkv_same=1,tova=1,snapkv_avgpool=1,tova_layer=1,h2o_mean=1"])
     if r.returncode == 77:
         sys.exit(77)
     assert r.returncode == 0, f"kvpress_compare --trace exited {r.returncode}"
     rows = {x["pair"]: x for x in json.load(open(out))["rows"]}
-    for pair in ("full", "streaming", "snapkv_same", "tova"):
+    # longkv's kvpress-default knobs (pool=avg, scope=layer, score=mean) score like the presses.
+    for pair in ("full", "streaming", "snapkv_same", "tova", "snapkv_avgpool", "tova_layer", "h2o_mean"):
         row = rows[pair]
         assert row["identical_heads"] == 1.0 and row["mean_jaccard"] == 1.0, row
         assert row["logits_max_abs_diff"] < 1e-3, row
@@ -64,5 +68,5 @@ with tempfile.TemporaryDirectory() as tmp:
     assert 0.45 < rows["streaming"]["kept_share"] < 0.56, rows["streaming"]
     # H2O's accumulated attention (longkv) vs kvpress's per-query mean: the sets must differ.
     assert rows["h2o"]["mean_jaccard"] < 1.0, rows["h2o"]
-    print(f"test_kvpress_compare: ok (streaming, snapkv, tova identical in every layer; "
-          f"h2o Jaccard {rows['h2o']['mean_jaccard']:.3f})")
+    print(f"test_kvpress_compare: ok (streaming, snapkv, tova, snapkv pool=avg, h2o score=mean "
+          f"identical in every layer; h2o (sum) Jaccard {rows['h2o']['mean_jaccard']:.3f})")

@@ -478,11 +478,14 @@ class Sampler:
             content = [t for p in parts for t in p]
         sep = self.enc(rng.choice(["\n\nAgain:", "\n\nCopy:", "\n\n>>", "\n\nOnce more:"]))
         room = length - 1 - len(sep)
-        a_len = rng.randint(room // 2, max(room // 2, room - 8))
+        # The copy is long (it fills the rest of the sequence, ~half of it), so ~40% of the
+        # tokens are supervised copies: short copies (the first version: ~10 of 128 tokens)
+        # gave too little signal for a copy circuit to form within a CPU budget. It starts at
+        # a random point of the first part, so it must be found by content, not position.
+        a_len = min(len(content), rng.randint(int(room * 0.4), max(1, int(room * 0.6))))
         a = content[:a_len]
-        span = rng.randint(min(8, room - a_len), room - a_len)
-        st = rng.randrange(max(1, a_len - span + 1))
-        b = a[st:st + span]
+        st = rng.randrange(max(1, a_len // 4))
+        b = a[st:st + min(a_len - st, room - a_len)]
         ids = [self.bos] + a + sep + b
         n_tok = len(ids) - 1
         first_b = 1 + len(a) + len(sep)  # index in ids of b's first token
