@@ -240,6 +240,12 @@ void BlockPool::set_positions(BlockId id, int n, int32_t first_pos,
     m.positions[i] = explicit_positions ? explicit_positions[i] : first_pos + i;
 }
 
+int32_t* BlockPool::explicit_positions(BlockId id) {
+  BlockMeta& m = meta_mut(id);
+  materialize_positions(m);
+  return m.positions.get();
+}
+
 KvRun BlockPool::run(BlockId id) const {
   const BlockMeta& m = meta(id);
   return codec_run(layout(m.format), data(id), params(id), m.n_used, positions(id));

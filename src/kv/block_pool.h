@@ -83,6 +83,10 @@ class BlockPool {
   void copy_positions(BlockId dst, BlockId src, int n);
   // Sets n used slots with positions first_pos + i, or explicit[i] when explicit is non-null.
   void set_positions(BlockId id, int n, int32_t first_pos, const int32_t* explicit_positions);
+  // The block's own positions array [B] (made explicit if it was consecutive), for a caller
+  // that fills it in place (swap-in copies positions straight from the tier buffer) and then
+  // calls set_n_used. Stable until the block is freed or set_positions/set_n_used(0) runs.
+  int32_t* explicit_positions(BlockId id);
 
   // The run view of a block.
   KvRun run(BlockId id) const;

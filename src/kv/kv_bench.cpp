@@ -195,21 +195,19 @@ Result<TierBenchResult> bench_tier(const TierBenchOptions& o) {
   TierBenchResult res;
   res.tier = o.tier;
   // Swaps and raw transfers alternate within each repetition, so both see the same machine
-  // conditions (this matters on a shared host); the best of each is reported.
-  double best_out = 1e30, best_in = 1e30, raw_out = 1e30, raw_in = 1e30;
+  // conditions (this matters on a shared host); the best and the median of each are reported.
+  std::vector<double> out_s, in_s, raw_out_s, raw_in_s;
   BytesPtr src, dst;
   for (int r = 0; r < o.repeat; ++r) {
     Timer t;
     Status st = m->swap_out(1, o.tier).get();
-    const double out_s = t.seconds();
+    out_s.push_back(t.seconds());
     if (!st.is_ok()) return st;
     res.bytes = m->usage().tier_bytes.at(o.tier);
     t.reset();
     SwapInResult in = m->swap_in(1).get();
-    const double in_s = t.seconds();
+    in_s.push_back(t.seconds());
     if (!in.status.is_ok()) return in.status;
-    best_out = std::min(best_out, out_s);
-    best_in = std::min(best_in, in_s);
     if (!src) {
       src = Bytes::make(static_cast<size_t>(res.bytes));
       dst = Bytes::make(static_cast<size_t>(res.bytes));
@@ -221,15 +219,27 @@ Result<TierBenchResult> bench_tier(const TierBenchOptions& o) {
     if (o.tier == "host") LK_RETURN_IF_ERROR(raw_host(*src, *dst, &a, &b));
     if (o.tier == "disk") LK_RETURN_IF_ERROR(raw_disk(o.cache_dir, o.fsync, *src, *dst, &a, &b));
     if (o.tier == "redis") LK_RETURN_IF_ERROR(raw_redis(o.redis, *src, *dst, &a, &b));
-    raw_out = std::min(raw_out, a);
-    raw_in = std::min(raw_in, b);
+    raw_out_s.push_back(a);
+    raw_in_s.push_back(b);
   }
   const double gb = static_cast<double>(res.bytes) / 1e9;
-  res.swap_out_gbps = gb / best_out;
-  res.swap_in_gbps = gb / best_in;
-  res.raw_out_gbps = gb / raw_out;
-  res.raw_in_gbps = gb / raw_in;
+  auto best = [&](const std::vector<double>& v) {
+    return gb / *std::min_element(v.begin(), v.end());
+  };
+  auto median = [&](std::vector<double> v) {  // of the times; an even count averages the two
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return gb / (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
+  };
+  res.swap_out_gbps = best(out_s);
+  res.swap_in_gbps = best(in_s);
+  res.raw_out_gbps = best(raw_out_s);
+  res.raw_in_gbps = best(raw_in_s);
   res.raw_gbps = std::min(res.raw_out_gbps, res.raw_in_gbps);
+  res.median_swap_out_gbps = median(out_s);
+  res.median_swap_in_gbps = median(in_s);
+  res.median_raw_out_gbps = median(raw_out_s);
+  res.median_raw_in_gbps = median(raw_in_s);
   return res;
 }
 

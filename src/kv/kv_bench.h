@@ -25,7 +25,7 @@ struct TierBenchOptions {
   int64_t tokens = 2048;
   KvFormat format = KvFormat::kF16;
   int block_tokens = 16;
-  int repeat = 3;         // best of
+  int repeat = 3;         // repetitions (best and median reported)
   std::string cache_dir;  // disk tier directory (required for disk)
   bool fsync = true;      // disk: fsync before rename (raw write fsyncs too)
   RedisTierConfig redis;  // redis tier endpoint
@@ -39,6 +39,10 @@ struct TierBenchResult {
   double raw_out_gbps = 0;  // raw write of the same bytes to the medium
   double raw_in_gbps = 0;   // raw read back
   double raw_gbps = 0;      // min(raw_out, raw_in): the tier's raw bandwidth
+  // Medians over the repetitions (the figures to compare per direction on a loaded host:
+  // swap_out vs raw_out, swap_in vs raw_in).
+  double median_swap_out_gbps = 0, median_swap_in_gbps = 0;
+  double median_raw_out_gbps = 0, median_raw_in_gbps = 0;
 };
 
 Result<TierBenchResult> bench_tier(const TierBenchOptions& options);

@@ -189,7 +189,7 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
     const SeqBlockDesc* desc;
     uint8_t* data;
     uint8_t* params;
-    std::vector<int32_t> pos;  // explicit positions, copied out of the image
+    int32_t* pos;  // the block's own explicit positions array [B], or null (consecutive)
   };
   std::vector<Pending> pend;
   // Leading full blocks whose prefix the index holds on device are shared, not copied again
@@ -227,9 +227,8 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
         drop_all();
         return r.status();
       }
-      Pending p{*r, i, &d, pool_.data(*r), pool_.params(*r), {}};
-      if (d.positions) p.pos.resize(static_cast<size_t>(cfg_.block_tokens));
-      pend.push_back(std::move(p));
+      pend.push_back({*r, i, &d, pool_.data(*r), pool_.params(*r),
+                      d.positions ? pool_.explicit_positions(*r) : nullptr});
     }
   }
   for (auto& p : pend) inflight_blocks_.insert(p.id);
@@ -237,8 +236,7 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
   if (lock) lock->unlock();
   Status bad;
   for (auto& p : pend) {
-    Status st =
-        copy_verify_block(im, *p.desc, p.data, p.params, p.pos.empty() ? nullptr : p.pos.data());
+    Status st = copy_verify_block(im, *p.desc, p.data, p.params, p.pos);
     if (!st.is_ok()) {
       bad = st.with_context(fmt::format("head {}", p.head));
       break;
@@ -251,9 +249,12 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
     drop_all();
     return bad;
   }
-  for (auto& p : pend)
-    pool_.set_positions(p.id, p.desc->n_used, p.desc->first_pos,
-                        p.pos.empty() ? nullptr : p.pos.data());
+  for (auto& p : pend) {
+    if (p.pos)
+      pool_.set_n_used(p.id, p.desc->n_used);  // explicit positions already copied in
+    else
+      pool_.set_positions(p.id, p.desc->n_used, p.desc->first_pos, nullptr);
+  }
   // Structure must be what this cache would have built (a valid checksum is not a proof).
   std::vector<HeadTable> heads(im.heads.size());
   for (int64_t i = 0; i < n_shared; ++i)
@@ -275,10 +276,13 @@ Status KvManager::install_image(SeqId id, const SeqImage& im, std::unique_lock<s
       const bool ok_fill =
           (m.n_used > 0 || residual) && !(residual && m.n_used == cfg_.block_tokens);
       bool ok_pos = true;
-      for (int t = 0; t < m.n_used && ok_pos; ++t) {
-        const int64_t p = pool_.position(h.blocks[j], t);
-        ok_pos = p > last_pos;
-        last_pos = p;
+      if (!m.positions) {  // consecutive: only the first position needs checking
+        ok_pos = m.n_used == 0 || m.first_pos > last_pos;
+        if (m.n_used > 0) last_pos = static_cast<int64_t>(m.first_pos) + m.n_used - 1;
+      }
+      for (int t = 0; m.positions && t < m.n_used && ok_pos; ++t) {
+        ok_pos = m.positions[t] > last_pos;
+        last_pos = m.positions[t];
       }
       if (!ok_format || !ok_fill || !ok_pos) {
         drop_all();
@@ -321,8 +325,8 @@ int64_t KvManager::shareable_prefix_blocks(const SeqImage& im) const {
         break;
       }
       const SeqBlockDesc& d = head[static_cast<size_t>(i)];
-      full = full && d.format == cfg_.format && d.n_used == B && !d.positions &&
-             d.first_pos == i * B;
+      full =
+          full && d.format == cfg_.format && d.n_used == B && !d.positions && d.first_pos == i * B;
     }
     if (!full) break;
     parent = h;

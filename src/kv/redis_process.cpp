@@ -86,6 +86,14 @@ Result<std::unique_ptr<RedisProcess>> RedisProcess::start() {
   return Status(StatusCode::kUnavailable, "redis-server did not start listening within 5 s");
 }
 
+void RedisProcess::kill() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+}
+
 RedisProcess::~RedisProcess() {
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);

@@ -16,6 +16,9 @@ class RedisProcess {
   static Result<std::unique_ptr<RedisProcess>> start();
   ~RedisProcess();
   int port() const { return port_; }
+  // Kills the server at once (SIGKILL) and reaps it: the fault drill of a Redis node dying
+  // mid-swap. Idempotent; the destructor then only removes the temp dir.
+  void kill();
 
  private:
   RedisProcess() = default;

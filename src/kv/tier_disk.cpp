@@ -2,6 +2,7 @@
 // "<name>.tmp.<pid>", fsync'd, then renamed over "<name>" (rename is atomic on POSIX), and
 // the directory is fsync'd; readers never see a torn file under the final name. A torn or
 // bit-flipped file is still caught by the block checksums when it is read back.
+// Reads of large values map the file rather than copy it into a buffer (one copy per swap-in).
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <unordered_map>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -42,6 +44,7 @@ Status errno_status(const std::string& what, const std::string& path, int err) {
 
 constexpr size_t kMaxIov = 1024;                // IOV_MAX on Linux
 constexpr off_t kFlushChunk = off_t{32} << 20;  // start writeback every 32 MiB
+constexpr size_t kMapMin = size_t{1} << 20;     // values at least this large are mmap'd on get
 
 class DiskTier final : public KvTier {
  public:
@@ -158,7 +161,26 @@ class DiskTier final : public KvTier {
       ::close(fd);
       return errno_status("cannot stat", path, err);
     }
-    BytesPtr out = buffers_.acquire(static_cast<size_t>(st.st_size));
+    const size_t size = static_cast<size_t>(st.st_size);
+    if (size >= kMapMin) {
+      // Map the file (page tables populated up front) instead of read()ing it into a buffer:
+      // the swap-in then copies each block once, page cache -> pool, as a raw read() copies
+      // page cache -> buffer. Our files are replaced by rename, never truncated in place, so
+      // the mapping stays valid (an unlinked file lives on until the mapping is dropped).
+      void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      const int err = errno;
+      ::close(fd);
+      if (map == MAP_FAILED) return errno_status("cannot map", path, err);
+      ::madvise(map, size, MADV_SEQUENTIAL);
+      auto* b = new Bytes();
+      b->data.reset(static_cast<uint8_t*>(map));
+      b->size = size;  // capacity 0: not a pooled buffer
+      return BytesPtr(b, [size](Bytes* x) {
+        ::munmap(x->data.release(), size);  // released: unique_ptr must not delete[] it
+        delete x;
+      });
+    }
+    BytesPtr out = buffers_.acquire(size);
     uint8_t* p = out->data.get();
     size_t left = out->size;
     while (left > 0) {

@@ -23,22 +23,13 @@
 #include "engine/random_model.h"
 #include "kv/contiguous_cache.h"
 #include "kv/kv_codec.h"
+#include "tiny_spec.h"
 
 namespace lk {
 namespace {
 
 ModelSpec spec() {
-  ModelSpec s;
-  s.n_layers = 2;
-  s.d_model = 64;
-  s.n_heads = 4;
-  s.n_kv_heads = 2;
-  s.head_dim = 32;
-  s.ffn_dim = 96;
-  s.vocab_size = 128;
-  s.max_context = 512;
-  s.rms_eps = 1e-6f;
-  return s;
+  return test::tiny_gqa_spec(32, 128, 512);  // head_dim, vocab, context
 }
 
 std::vector<int32_t> prompt(int n) {

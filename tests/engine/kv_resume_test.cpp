@@ -12,22 +12,13 @@
 #include "engine/kv_setup.h"
 #include "engine/random_model.h"
 #include "kv/tier.h"
+#include "tiny_spec.h"
 
 namespace lk {
 namespace {
 
 ModelSpec spec() {
-  ModelSpec s;
-  s.n_layers = 2;
-  s.d_model = 64;
-  s.n_heads = 4;
-  s.n_kv_heads = 2;
-  s.head_dim = 16;
-  s.ffn_dim = 96;
-  s.vocab_size = 96;
-  s.max_context = 256;
-  s.rms_eps = 1e-6f;
-  return s;
+  return test::tiny_gqa_spec(16, 96, 256);  // head_dim, vocab, context
 }
 
 int32_t argmax(const std::vector<float>& x) {

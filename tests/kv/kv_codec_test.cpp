@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -43,6 +44,32 @@ TEST(Crc32c, EveryLengthAndOffsetMatchesBytewise) {
       ASSERT_EQ(crc32c_extend(0x12345678u, buf.data() + off, len), ref) << off << "+" << len;
       ASSERT_EQ(crc32c_copy(0x12345678u, dst.data(), buf.data() + off, len), ref);
     }
+}
+
+TEST(Crc32c, CopyAtEveryDestinationAlignment) {
+  // The fused copy streams to 64-byte aligned destinations after a scalar head: every
+  // destination offset, lengths around the 256/512/1024-byte thresholds, bytes outside
+  // [dst, dst + len) untouched.
+  std::mt19937 rng(11);
+  std::vector<uint8_t> buf(6000);
+  for (auto& b : buf) b = static_cast<uint8_t>(rng());
+  alignas(64) static uint8_t dst[6200];
+  for (size_t dst_off = 0; dst_off < 64; dst_off += 3) {
+    for (size_t src_off : {size_t{0}, size_t{5}}) {
+      for (size_t len : {255, 256, 511, 512, 575, 576, 1023, 1024, 1025, 1343, 4113, 5900}) {
+        uint32_t ref = 0xCAFEF00Du;
+        for (size_t i = 0; i < len; ++i) ref = crc32c_extend(ref, &buf[src_off + i], 1);
+        std::memset(dst, 0xA5, sizeof dst);
+        ASSERT_EQ(crc32c_copy(0xCAFEF00Du, dst + dst_off, buf.data() + src_off, len), ref)
+            << dst_off << "/" << src_off << "+" << len;
+        ASSERT_EQ(std::memcmp(dst + dst_off, buf.data() + src_off, len), 0)
+            << dst_off << "+" << len;
+        for (size_t i = 0; i < dst_off; ++i) ASSERT_EQ(dst[i], 0xA5);
+        for (size_t i = dst_off + len; i < sizeof dst; ++i) ASSERT_EQ(dst[i], 0xA5);
+        ASSERT_EQ(crc32c_extend(0xCAFEF00Du, buf.data() + src_off, len), ref);
+      }
+    }
+  }
 }
 
 TEST(BlockLayout, BytesPerFormat) {

@@ -1,32 +1,16 @@
-// Helpers for the kv tests: small manager configs, random K/V, an f32 reference attention
-// (the oracle: plain softmax over dequantized-by-definition f32 inputs), and a throwaway
-// redis-server on a random loopback port.
+// Helpers for the kv tests: small manager configs, random K/V, and an f32 reference attention
+// (the oracle: plain softmax over dequantized-by-definition f32 inputs). A throwaway
+// redis-server comes from the library's launcher (kv/redis_process.h).
 #pragma once
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <memory>
 #include <random>
-#include <string>
-#include <thread>
+#include <stdexcept>
 #include <vector>
-
-#include <hiredis/hiredis.h>
 
 #include "kv/kv_manager.h"
 #include "test_util.h"
-
-extern char** environ;
 
 namespace lk::test {
 
@@ -97,84 +81,5 @@ inline void reference_attention(const std::vector<float>& keys, const std::vecto
     for (int d = 0; d < D; ++d) out[i * D + d] = sum > 0 ? static_cast<float>(o[d] / sum) : 0.0f;
   }
 }
-
-inline int free_tcp_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
-inline std::string find_redis_server() {
-  for (const char* p : {"/usr/bin/redis-server", "/usr/local/bin/redis-server"})
-    if (::access(p, X_OK) == 0) return p;
-  return {};
-}
-
-// A private redis-server on 127.0.0.1:<random port>, data in a temp dir, no persistence.
-class RedisServer {
- public:
-  bool start() {
-    const std::string bin = find_redis_server();
-    if (bin.empty()) return false;
-    dir_ = temp_dir("redis");
-    port_ = free_tcp_port();
-    std::vector<std::string> args = {bin,
-                                     "--port",
-                                     std::to_string(port_),
-                                     "--bind",
-                                     "127.0.0.1",
-                                     "--dir",
-                                     dir_.string(),
-                                     "--save",
-                                     "",
-                                     "--appendonly",
-                                     "no",
-                                     "--protected-mode",
-                                     "no",
-                                     "--loglevel",
-                                     "warning"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;  // keep the server's banner out of the test log
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    const int rc = posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return false;
-    for (int i = 0; i < 200; ++i) {  // up to ~4 s for it to listen
-      timeval tv{0, 200000};
-      redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, tv);
-      const bool ok = c && !c->err;
-      if (c) redisFree(c);
-      if (ok) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
-  void kill() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
-  ~RedisServer() { kill(); }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::filesystem::path dir_;
-};
 
 }  // namespace lk::test
