@@ -4,6 +4,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
+#include <vector>
 
 #include "core/half.h"
 #include "kernels/row_convert.h"
@@ -18,6 +20,36 @@ constexpr int kLanes = 16;  // activation rows per group
 
 #if defined(__AVX512F__)
 #define LK_GEMM_FLOAT 1
+
+// Sweeps the activation groups of one weight tile 3 at a time (the register budget of the
+// 8 x 48 tile), then 2 or 1 for the rest: fn(std::integral_constant<int, NG>, g, acc of g).
+template <typename Fn>
+void for_group_tiles(int64_t groups, float* acc, Fn&& fn) {
+  for (int64_t g = 0; g < groups;) {
+    float* am = acc + g * kRows * kLanes;
+    const int64_t left = groups - g;
+    if (left >= 3) {
+      fn(std::integral_constant<int, 3>{}, g, am);
+      g += 3;
+    } else if (left == 2) {
+      fn(std::integral_constant<int, 2>{}, g, am);
+      g += 2;
+    } else {
+      fn(std::integral_constant<int, 1>{}, g, am);
+      g += 1;
+    }
+  }
+}
+
+// Writes one tile's sums acc [groups][kRows][16] to y rows (output columns t0 .. t0 + nr).
+void store_group_tiles(const float* acc, const FloatActivations& a, int nr, float* y,
+                       int64_t y_stride, int64_t t0) {
+  for (int64_t g = 0; g < a.groups; ++g) {
+    const int lanes = static_cast<int>(std::min<int64_t>(kLanes, a.rows - g * kLanes));
+    store_tile_transposed(acc + g * kRows * kLanes, kLanes, nr, lanes, y + g * kLanes * y_stride,
+                          y_stride, t0);
+  }
+}
 
 // acc[(j * kRows + r) * 16 + lane] += sum over k in [k0, k1) of w[k][r] * x(row (g0 + j) * 16
 // + lane)[k], j < NG: a 8 x 16·NG register tile, the weight broadcast, no horizontal sums.
@@ -180,26 +212,11 @@ Status gemm_bf16_rows(const TensorView& w, int64_t r0, int64_t r1, const FloatAc
     acc.assign(a.groups * kRows * kLanes, 0.0f);
     for (int64_t p0 = 0; p0 < kp; p0 += kKp) {
       const int64_t p1 = std::min(kp, p0 + kKp);
-      for (int64_t g = 0; g < a.groups;) {
-        float* am = acc.data() + g * kRows * kLanes;
-        const int64_t left = a.groups - g;
-        if (left >= 3) {
-          tile_kernel_bf16<3>(panel.data(), kp, a, g, p0, p1, am);
-          g += 3;
-        } else if (left == 2) {
-          tile_kernel_bf16<2>(panel.data(), kp, a, g, p0, p1, am);
-          g += 2;
-        } else {
-          tile_kernel_bf16<1>(panel.data(), kp, a, g, p0, p1, am);
-          g += 1;
-        }
-      }
+      for_group_tiles(a.groups, acc.data(), [&](auto ng, int64_t g, float* am) {
+        tile_kernel_bf16<decltype(ng)::value>(panel.data(), kp, a, g, p0, p1, am);
+      });
     }
-    for (int64_t g = 0; g < a.groups; ++g) {
-      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, a.rows - g * kLanes));
-      store_tile_transposed(acc.data() + g * kRows * kLanes, kLanes, nr, lanes,
-                            y + g * kLanes * y_stride, y_stride, t0);
-    }
+    store_group_tiles(acc.data(), a, nr, y, y_stride, t0);
   }
   return Status::ok();
 }
@@ -234,26 +251,11 @@ Status gemm_float_rows(const TensorView& w, int64_t r0, int64_t r1, const FloatA
     acc.assign(a.groups * kRows * kLanes, 0.0f);
     for (int64_t k0 = 0; k0 < n; k0 += kKc) {
       const int64_t k1 = std::min(n, k0 + kKc);
-      for (int64_t g = 0; g < a.groups;) {
-        float* am = acc.data() + g * kRows * kLanes;
-        const int64_t left = a.groups - g;
-        if (left >= 3) {
-          tile_kernel<3>(panel.data(), n, a, g, k0, k1, am);
-          g += 3;
-        } else if (left == 2) {
-          tile_kernel<2>(panel.data(), n, a, g, k0, k1, am);
-          g += 2;
-        } else {
-          tile_kernel<1>(panel.data(), n, a, g, k0, k1, am);
-          g += 1;
-        }
-      }
+      for_group_tiles(a.groups, acc.data(), [&](auto ng, int64_t g, float* am) {
+        tile_kernel<decltype(ng)::value>(panel.data(), n, a, g, k0, k1, am);
+      });
     }
-    for (int64_t g = 0; g < a.groups; ++g) {
-      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, a.rows - g * kLanes));
-      store_tile_transposed(acc.data() + g * kRows * kLanes, kLanes, nr, lanes,
-                            y + g * kLanes * y_stride, y_stride, t0);
-    }
+    store_group_tiles(acc.data(), a, nr, y, y_stride, t0);
   }
   return Status::ok();
 #else

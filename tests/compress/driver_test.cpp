@@ -5,6 +5,7 @@
 #include <random>
 
 #include "compress/driver.h"
+#include "driver_test_util.h"
 
 namespace lk::compress {
 namespace {
@@ -47,11 +48,7 @@ std::vector<int32_t> held(const KvManager& kv, SeqId seq, int l, int h) {
 }
 
 std::unique_ptr<CompressionDriver> driver(const std::string& spec, KvManager* kv) {
-  auto s = parse_compression_spec(spec);
-  EXPECT_TRUE(s.is_ok()) << s.status().to_string();
-  auto d = CompressionDriver::create(*s, kv, kHeads);
-  EXPECT_TRUE(d.is_ok()) << d.status().to_string();
-  return std::move(d).value();
+  return make_test_driver(spec, kv, kHeads);
 }
 
 TEST(Driver, StreamingFreesPoolBytesByTheRatio) {

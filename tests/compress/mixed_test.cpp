@@ -12,6 +12,7 @@
 #include "compress/driver.h"
 #include "compress/mixed.h"
 #include "compress/observe.h"
+#include "driver_test_util.h"
 #include "kv/kv_codec.h"
 
 namespace lk::compress {
@@ -36,11 +37,7 @@ std::unique_ptr<KvManager> manager(std::optional<KvFormat> old) {
 }
 
 std::unique_ptr<CompressionDriver> driver(const std::string& spec, KvManager* kv) {
-  auto s = parse_compression_spec(spec);
-  EXPECT_TRUE(s.is_ok()) << s.status().to_string();
-  auto d = CompressionDriver::create(*s, kv, kHeads);
-  EXPECT_TRUE(d.is_ok()) << d.status().to_string();
-  return std::move(d).value();
+  return make_test_driver(spec, kv, kHeads);
 }
 
 // Decoded K and V of every held token of (seq, layer, head) by position: [D] each.
