@@ -9,6 +9,7 @@
 #include "engine/forward.h"
 #include "engine/generate.h"
 #include "engine/model_loader.h"
+#include "golden_greedy.h"
 #include "golden_util.h"
 #include "kv/contiguous_cache.h"
 #include "test_util.h"
@@ -52,14 +53,7 @@ TEST_P(StoriesForms, GreedyIdsMatchRunC) {
   auto cache = contiguous_cache_create(m->spec.n_layers, m->spec.n_kv_heads, m->spec.head_dim,
                                        KvFormat::kF32);
   Forward fwd(*m, cache->get());
-  GenerateOptions opt;
-  opt.max_new_tokens = 256;
-  opt.sampler.temperature = 0.0f;
-  opt.stop_ids = {1};
-  const std::vector<int32_t> bos = {1};
-  auto r = generate(fwd, 0, bos, opt, nullptr);
-  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
-  EXPECT_EQ(r->tokens, want);
+  EXPECT_EQ(test::greedy_from_bos(fwd), want);
 }
 
 INSTANTIATE_TEST_SUITE_P(Forms, StoriesForms,

@@ -11,6 +11,7 @@
 #include "engine/generate.h"
 #include "engine/kv_setup.h"
 #include "engine/model_loader.h"
+#include "golden_greedy.h"
 #include "golden_util.h"
 #include "test_util.h"
 
@@ -57,14 +58,7 @@ TEST(StoriesPaged, F32PagedReproducesTheGoldens) {
 
   EngineKvCache kv2 = paged(*m, "f32");
   Forward fwd(*m, kv2.cache.get());
-  GenerateOptions opt;
-  opt.max_new_tokens = 256;
-  opt.sampler.temperature = 0.0f;
-  opt.stop_ids = {1};
-  const std::vector<int32_t> bos = {1};
-  auto r = generate(fwd, 0, bos, opt, nullptr);
-  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
-  EXPECT_EQ(r->tokens, golden["greedy_from_bos_ids"].get<std::vector<int32_t>>());
+  EXPECT_EQ(test::greedy_from_bos(fwd), golden["greedy_from_bos_ids"].get<std::vector<int32_t>>());
   kv2.manager->check_invariants();
 }
 
