@@ -167,27 +167,51 @@ inline __m512 load16(const void* base, int64_t i) {
   }
 }
 
-// For R query rows at once: o_r[0..D) += sum_t p_r[t] * V[t][0..D), V read (and converted
-// from its storage format) once for all R rows, 64 output lanes per row in registers.
+// For R query rows at once: o_r[d0..d0+16L) += sum_t p_r[t] * V[t][d0..d0+16L), V read (and
+// converted from its storage format) once for all R rows. L (vectors per row) is a
+// compile-time constant so the R*L accumulators stay in registers: with a run-time count
+// the compiler spilled them and the loop cost ~1.5x its FMAs.
+template <KvFormat F, int R, int L>
+inline void accumulate_rows_chunk(float* const* o, const float* const* p, const void* V,
+                                  int64_t first, int n, int D, int d0) {
+  const float* pr[R];
+  __m512 a[R][L];
+  for (int r = 0; r < R; ++r) {
+    pr[r] = p[r];
+    for (int c = 0; c < L; ++c) a[r][c] = _mm512_loadu_ps(o[r] + d0 + 16 * c);
+  }
+  int64_t row = first * D + d0;
+  for (int t = 0; t < n; ++t, row += D) {
+    __m512 v[L];
+    for (int c = 0; c < L; ++c) v[c] = load16<F>(V, row + 16 * c);
+    for (int r = 0; r < R; ++r) {
+      const __m512 pt = _mm512_set1_ps(pr[r][t]);
+      for (int c = 0; c < L; ++c) a[r][c] = _mm512_fmadd_ps(pt, v[c], a[r][c]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < L; ++c) _mm512_storeu_ps(o[r] + d0 + 16 * c, a[r][c]);
+}
+
+// All D columns, 64 at a time (D is a multiple of 16 here).
 template <KvFormat F, int R>
 void accumulate_rows_v(float* const* o, const float* const* p, const void* V, int64_t first, int n,
                        int D) {
   for (int d0 = 0; d0 < D; d0 += 64) {
-    const int lanes = std::min(64, D - d0) / 16;  // D is a multiple of 16 here
-    __m512 a[R][4];
-    for (int r = 0; r < R; ++r)
-      for (int c = 0; c < lanes; ++c) a[r][c] = _mm512_loadu_ps(o[r] + d0 + 16 * c);
-    for (int t = 0; t < n; ++t) {
-      const int64_t row = (first + t) * D + d0;
-      __m512 v[4];
-      for (int c = 0; c < lanes; ++c) v[c] = load16<F>(V, row + 16 * c);
-      for (int r = 0; r < R; ++r) {
-        const __m512 pt = _mm512_set1_ps(p[r][t]);
-        for (int c = 0; c < lanes; ++c) a[r][c] = _mm512_fmadd_ps(pt, v[c], a[r][c]);
-      }
+    switch (std::min(64, D - d0) / 16) {
+      case 1:
+        accumulate_rows_chunk<F, R, 1>(o, p, V, first, n, D, d0);
+        break;
+      case 2:
+        accumulate_rows_chunk<F, R, 2>(o, p, V, first, n, D, d0);
+        break;
+      case 3:
+        accumulate_rows_chunk<F, R, 3>(o, p, V, first, n, D, d0);
+        break;
+      default:
+        accumulate_rows_chunk<F, R, 4>(o, p, V, first, n, D, d0);
+        break;
     }
-    for (int r = 0; r < R; ++r)
-      for (int c = 0; c < lanes; ++c) _mm512_storeu_ps(o[r] + d0 + 16 * c, a[r][c]);
   }
 }
 

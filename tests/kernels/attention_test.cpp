@@ -60,7 +60,7 @@ TEST(Attention, MatchesScalarReference) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (KvFormat fmt : {KvFormat::kF32, KvFormat::kF16, KvFormat::kBF16}) {
-    for (int D : {16, 64, 80, 128}) {
+    for (int D : {16, 48, 64, 80, 96, 128}) {
       for (int G : {1, 2, 3, 4, 7}) {  // decode scores take rows 4, then 2, then 1 at a time
         for (int nq : {1, 3, 20}) {
           Store st;
