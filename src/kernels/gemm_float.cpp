@@ -15,7 +15,7 @@ namespace lk {
 
 namespace {
 
-constexpr int kRows = 8;    // weight rows per tile
+constexpr int kRows = 8;    // weight rows per tile (interleave8_rows)
 constexpr int kLanes = 16;  // activation rows per group
 
 #if defined(__AVX512F__)
@@ -233,9 +233,9 @@ Status gemm_float_rows(const TensorView& w, int64_t r0, int64_t r1, const FloatA
 #ifdef LK_GEMM_BF16
   if (a.bf16) return gemm_bf16_rows(w, r0, r1, a, y, y_stride);
 #endif
-  thread_local std::vector<float> row;    // [n] f32: one weight row
-  thread_local std::vector<float> panel;  // [n][kRows] f32: the tile's rows interleaved
-  row.resize(n);
+  thread_local std::vector<float> rows;   // [kRows][n] f32: the tile's weight rows
+  thread_local std::vector<float> panel;  // [n][kRows] f32: the same, interleaved
+  rows.resize(kRows * n);
   panel.resize(kRows * n);
   // k in blocks so the activation panels of a block (groups x kKc x 64 B, 512 KiB at 512
   // rows) stay in L2 while the tile's rows sweep them; partial sums wait in acc.
@@ -243,11 +243,9 @@ Status gemm_float_rows(const TensorView& w, int64_t r0, int64_t r1, const FloatA
   thread_local std::vector<float> acc;  // [groups][kRows][16]
   for (int64_t t0 = r0; t0 < r1; t0 += kRows) {
     const int nr = static_cast<int>(std::min<int64_t>(kRows, r1 - t0));
-    if (nr < kRows) std::fill(panel.begin(), panel.end(), 0.0f);
-    for (int r = 0; r < nr; ++r) {
-      LK_RETURN_IF_ERROR(row_to_f32(w, t0 + r, row.data()));
-      for (int64_t k = 0; k < n; ++k) panel[k * kRows + r] = row[k];
-    }
+    if (nr < kRows) std::fill(rows.begin() + nr * n, rows.end(), 0.0f);
+    for (int r = 0; r < nr; ++r) LK_RETURN_IF_ERROR(row_to_f32(w, t0 + r, rows.data() + r * n));
+    interleave8_rows(rows.data(), n, panel.data());
     acc.assign(a.groups * kRows * kLanes, 0.0f);
     for (int64_t k0 = 0; k0 < n; k0 += kKc) {
       const int64_t k1 = std::min(n, k0 + kKc);
