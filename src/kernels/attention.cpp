@@ -98,9 +98,9 @@ const float* tile_as_f32(KvFormat f, const void* base, int64_t first, int n, int
 }
 
 #if defined(__AVX512F__)
-// Lane i of the result = the sum of the 16 lanes of acc[i]: a transpose-add tree (15 adds,
-// ~30 shuffles for 16 sums) instead of 16 horizontal reductions.
-inline __m512 reduce16(const __m512* acc) {
+// The sums of the 16 lanes of each acc[i], lane 4k+m holding the sum of acc[4m+k]: a
+// transpose-add tree (15 adds, ~30 shuffles for 16 sums) instead of 16 horizontal reductions.
+inline __m512 reduce16_4x4(const __m512* acc) {
   __m512 v1[8], v2[4];
   for (int i = 0; i < 8; ++i) {  // 128-bit lanes: [a.L0+a.L2, a.L1+a.L3, b.L0+b.L2, b.L1+b.L3]
     const __m512 a = acc[2 * i], b = acc[2 * i + 1];
@@ -116,9 +116,13 @@ inline __m512 reduce16(const __m512* acc) {
       _mm512_add_ps(_mm512_unpacklo_ps(v2[2], v2[3]), _mm512_unpackhi_ps(v2[2], v2[3]));
   const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(u, w, _MM_SHUFFLE(1, 0, 1, 0)),
                                  _mm512_shuffle_ps(u, w, _MM_SHUFFLE(3, 2, 3, 2)));
-  // element 4k+m of r is sum 4m+k
+  return r;  // element 4k+m of r is sum 4m+k
+}
+
+// Lane i of the result = the sum of the 16 lanes of acc[i].
+inline __m512 reduce16(const __m512* acc) {
   const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  return _mm512_permutexvar_ps(idx, r);
+  return _mm512_permutexvar_ps(idx, reduce16_4x4(acc));
 }
 
 #endif
@@ -171,7 +175,7 @@ inline __m512 load16(const void* base, int64_t i) {
 // converted from its storage format) once for all R rows. L (vectors per row) is a
 // compile-time constant so the R*L accumulators stay in registers: with a run-time count
 // the compiler spilled them and the loop cost ~1.5x its FMAs.
-template <KvFormat F, int R, int L>
+template <KvFormat F, int R, int L, int PS = 1>
 inline void accumulate_rows_chunk(float* const* o, const float* const* p, const void* V,
                                   int64_t first, int n, int D, int d0) {
   const float* pr[R];
@@ -185,7 +189,7 @@ inline void accumulate_rows_chunk(float* const* o, const float* const* p, const 
     __m512 v[L];
     for (int c = 0; c < L; ++c) v[c] = load16<F>(V, row + 16 * c);
     for (int r = 0; r < R; ++r) {
-      const __m512 pt = _mm512_set1_ps(pr[r][t]);
+      const __m512 pt = _mm512_set1_ps(pr[r][t * PS]);
       for (int c = 0; c < L; ++c) a[r][c] = _mm512_fmadd_ps(pt, v[c], a[r][c]);
     }
   }
@@ -193,23 +197,24 @@ inline void accumulate_rows_chunk(float* const* o, const float* const* p, const 
     for (int c = 0; c < L; ++c) _mm512_storeu_ps(o[r] + d0 + 16 * c, a[r][c]);
 }
 
-// All D columns, 64 at a time (D is a multiple of 16 here).
-template <KvFormat F, int R>
+// All D columns, 64 at a time (D is a multiple of 16 here). Row r's weight of token t is
+// p[r][t * PS].
+template <KvFormat F, int R, int PS = 1>
 void accumulate_rows_v(float* const* o, const float* const* p, const void* V, int64_t first, int n,
                        int D) {
   for (int d0 = 0; d0 < D; d0 += 64) {
     switch (std::min(64, D - d0) / 16) {
       case 1:
-        accumulate_rows_chunk<F, R, 1>(o, p, V, first, n, D, d0);
+        accumulate_rows_chunk<F, R, 1, PS>(o, p, V, first, n, D, d0);
         break;
       case 2:
-        accumulate_rows_chunk<F, R, 2>(o, p, V, first, n, D, d0);
+        accumulate_rows_chunk<F, R, 2, PS>(o, p, V, first, n, D, d0);
         break;
       case 3:
-        accumulate_rows_chunk<F, R, 3>(o, p, V, first, n, D, d0);
+        accumulate_rows_chunk<F, R, 3, PS>(o, p, V, first, n, D, d0);
         break;
       default:
-        accumulate_rows_chunk<F, R, 4>(o, p, V, first, n, D, d0);
+        accumulate_rows_chunk<F, R, 4, PS>(o, p, V, first, n, D, d0);
         break;
     }
   }
@@ -311,6 +316,139 @@ void scores_rows_fmt(KvFormat f, const float* const* q, float* const* s, int row
   }
 }
 
+// One query, 4 heads per kv head (the common GQA decode): scores for the tile kept
+// token-major, st[t * 4 + r], straight from reduce16_4x4 (no permute, no per-row copies), so
+// the masking, running max, exp and sums of the 4 rows run on whole vectors.
+template <KvFormat F>
+void scores4_tm(const float* const* q, float* st, const void* K, int64_t first, int n, int D,
+                float scale) {
+  const __m512 vscale = _mm512_set1_ps(scale);
+  int t0 = 0;
+  for (; t0 + 4 <= n; t0 += 4) {
+    __m512 acc[16];  // acc[r * 4 + t]
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
+    const int64_t row0 = (first + t0) * D;
+    for (int d = 0; d < D; d += 16) {
+      __m512 qv[4];
+      for (int r = 0; r < 4; ++r) {
+        qv[r] = _mm512_loadu_ps(q[r] + d);
+        __asm__("" : "+v"(qv[r]));  // q stays in a register (see scores_rows)
+      }
+      for (int t = 0; t < 4; ++t) {
+        const __m512 k = load16<F>(K, row0 + int64_t{t} * D + d);
+        for (int r = 0; r < 4; ++r) acc[r * 4 + t] = _mm512_fmadd_ps(qv[r], k, acc[r * 4 + t]);
+      }
+    }
+    _mm512_storeu_ps(st + t0 * 4, _mm512_mul_ps(reduce16_4x4(acc), vscale));
+  }
+  for (; t0 < n; ++t0) {  // the last (n % 4) tokens
+    const int64_t row = (first + t0) * D;
+    for (int r = 0; r < 4; ++r) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int d = 0; d < D; d += 16)
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(q[r] + d), load16<F>(K, row + d), acc);
+      st[t0 * 4 + r] = _mm512_reduce_add_ps(acc) * scale;
+    }
+  }
+}
+
+// Lane l of the result = op over the lanes of v with the same l % 4 (one row each).
+inline __m512 rows4_max(__m512 v) {
+  v = _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));
+  return _mm512_max_ps(v, _mm512_shuffle_f32x4(v, v, 0xB1));
+}
+inline __m512 rows4_sum(__m512 v) {
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));
+  return _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0xB1));
+}
+
+// attention_kv_head_lse for n_q = 1, group = 4, D % 16 == 0 over float runs.
+void decode_group4(const KvHeadView& view, const AttentionQuery& qs, float* out, float* lse) {
+  const int D = qs.head_dim;
+  const int32_t qpos = qs.positions[0];
+  alignas(64) float st[kDecodeTile * 4];  // [t][4 rows]
+  float* o[4];
+  const float* q[4];
+  const float* p[4];
+  for (int r = 0; r < 4; ++r) {
+    o[r] = out + r * D;
+    q[r] = qs.q + r * D;
+    p[r] = st + r;
+    std::fill_n(o[r], D, 0.0f);
+  }
+  __m512 m = _mm512_set1_ps(-INFINITY), l = _mm512_setzero_ps();  // lane r (mod 4): row r
+  for (const KvRun& run : view.runs) {
+    for (int64_t t0 = 0; t0 < run.n_tokens; t0 += kDecodeTile) {
+      const int n = static_cast<int>(std::min<int64_t>(kDecodeTile, run.n_tokens - t0));
+      const int32_t* pos = run.positions + t0;
+      if (pos[0] > qpos) break;  // ascending positions: nothing later is visible
+      const int visible = static_cast<int>(std::upper_bound(pos, pos + n, qpos) - pos);
+      switch (run.format) {
+        case KvFormat::kF32:
+          scores4_tm<KvFormat::kF32>(q, st, run.k, t0, visible, D, qs.scale);
+          break;
+        case KvFormat::kF16:
+          scores4_tm<KvFormat::kF16>(q, st, run.k, t0, visible, D, qs.scale);
+          break;
+        default:
+          scores4_tm<KvFormat::kBF16>(q, st, run.k, t0, visible, D, qs.scale);
+          break;
+      }
+      const int count = visible * 4;
+      __m512 mt = m;
+      for (int i = 0; i < count; i += 16) {
+        const __mmask16 k =
+            count - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (count - i)) - 1);
+        mt = _mm512_mask_max_ps(mt, k, mt, _mm512_maskz_loadu_ps(k, st + i));
+      }
+      const __m512 m_new = rows4_max(mt);
+      alignas(64) float corr[16];  // lanes 0-3: exp(m_old - m_new); 0 on the first tile
+      _mm512_store_ps(corr, _mm512_sub_ps(m, m_new));
+      exp_inplace(corr, 4);
+      for (int i = 0; i < count; i += 16) {
+        const __mmask16 k =
+            count - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (count - i)) - 1);
+        _mm512_mask_storeu_ps(st + i, k, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, st + i), m_new));
+      }
+      exp_inplace(st, count);
+      __m512 sum = _mm512_setzero_ps();
+      for (int i = 0; i < count; i += 16) {
+        const __mmask16 k =
+            count - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (count - i)) - 1);
+        sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(k, st + i));
+      }
+      const __m512 vc = _mm512_broadcast_f32x4(_mm_load_ps(corr));
+      l = _mm512_fmadd_ps(l, vc, rows4_sum(sum));
+      m = m_new;
+      for (int r = 0; r < 4; ++r) {
+        if (corr[r] == 1.0f) continue;
+        const __m512 c = _mm512_set1_ps(corr[r]);
+        for (int d = 0; d < D; d += 16)
+          _mm512_storeu_ps(o[r] + d, _mm512_mul_ps(c, _mm512_loadu_ps(o[r] + d)));
+      }
+      switch (run.format) {
+        case KvFormat::kF32:
+          accumulate_rows_v<KvFormat::kF32, 4, 4>(o, p, run.v, t0, visible, D);
+          break;
+        case KvFormat::kF16:
+          accumulate_rows_v<KvFormat::kF16, 4, 4>(o, p, run.v, t0, visible, D);
+          break;
+        default:
+          accumulate_rows_v<KvFormat::kBF16, 4, 4>(o, p, run.v, t0, visible, D);
+          break;
+      }
+    }
+  }
+  alignas(64) float ms[16], ls[16];
+  _mm512_store_ps(ms, m);
+  _mm512_store_ps(ls, l);
+  for (int r = 0; r < 4; ++r) {
+    const float inv = ls[r] > 0.0f ? 1.0f / ls[r] : 0.0f;
+    for (int d = 0; d < D; ++d) o[r][d] *= inv;
+    if (lse) lse[r] = ls[r] > 0.0f ? ms[r] + std::log(ls[r]) : -INFINITY;
+  }
+}
+
 // max(m, x[0..n)).
 float max_with(float m, const float* x, int n) {
   __m512 v = _mm512_set1_ps(m);
@@ -346,6 +484,14 @@ Status attention_kv_head(const KvHeadView& view, const AttentionQuery& qs, float
 Status attention_kv_head_lse(const KvHeadView& view, const AttentionQuery& qs, float* out,
                              int64_t out_stride, float* lse) {
   const int D = qs.head_dim, G = qs.group, nq = qs.n_q;
+#ifdef LK_ATTN_FUSED_V
+  if (nq == 1 && G == 4 && D % 16 == 0) {
+    for (const KvRun& run : view.runs)
+      if (!format_supported(run.format)) return unsupported_format(run.format);
+    decode_group4(view, qs, out, lse);
+    return Status::ok();
+  }
+#endif
   const int rows = nq * G;
   thread_local std::vector<RowState> state;
   thread_local std::vector<float> kbuf, vbuf, scores;
