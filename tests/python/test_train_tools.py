@@ -103,9 +103,43 @@ def test_dms_train_gate_is_soft_and_shifted():
     assert g is not None and g.abs().sum() > 0, "no gradient reaches the decision projection"
 
 
+def test_dms_neuron_starts_at_keep():
+    # The repurposed channel's q_proj rows are zeroed, so every decision starts at "keep"
+    # (logit = -offset) and the step-0 student equals the base minus that channel.
+    st = D.DMSLlama(tiny(3), "neuron", 100.0, 5.0, 0.1, window=4)
+    c = st.cfg
+    g = c.num_attention_heads // c.num_key_value_heads
+    for layer in st.lm.model.layers:
+        w = layer.self_attn.q_proj.weight.view(c.num_attention_heads, c.head_dim, -1)
+        assert w[::g, -1].abs().sum() == 0 and w[1::g, -1].abs().sum() > 0
+    _, stats = st(torch.randint(3, 97, (1, 24)), "eval")
+    assert all(s.sum() == 0 for s in stats), "a fresh neuron-form student already evicts"
+
+
+def test_random_copy_sequences():
+    # --random-copy: the copied span repeats uniformly random plain ids of the first part.
+    import random
+
+    import data
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(SRC, "models", "longkv-tiny", "tokenizer.json"))
+    sm = data.Sampler(tok, [], [], 0.0, 0.1, 1.0, random_copy=1.0)
+    for i in range(5):
+        s = sm.repeat_sequence(random.Random(i), 256)
+        ids, w = s.ids, s.weights
+        first = [j for j in range(len(w)) if w[j] > 0.5 * max(w)]  # supervised copy targets
+        assert len(first) > 50
+        b = [ids[j + 1] for j in first]
+        a = ids[1:first[0]]
+        assert any(a[k:k + len(b)] == b for k in range(len(a))), "copy is not a span of the first part"
+        assert all(sm.first_plain_id <= t < tok.get_vocab_size() for t in b)
+
+
 if __name__ == "__main__":
     test_matches_transformers()
     test_qk_permutation()
     test_dms_masks()
     test_dms_train_gate_is_soft_and_shifted()
+    test_dms_neuron_starts_at_keep()
+    test_random_copy_sequences()
     print("ok")

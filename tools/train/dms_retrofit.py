@@ -68,6 +68,16 @@ class DMSLlama(nn.Module):
         self.form, self.alpha_scale, self.alpha_offset = form, alpha_scale, alpha_offset
         self.tau, self.window = tau, window
         c = self.cfg
+        if form == "neuron":
+            # Start at "keep everything": the repurposed channel's q_proj row is zeroed, so its
+            # logit begins at -alpha_offset for every token. Without this the base model's own
+            # values of that channel (|q| > offset/scale for ~40% of tokens here) evicted 43%
+            # of the keys at step 0 and the distillation started from a broken model.
+            g = c.num_attention_heads // c.num_key_value_heads
+            with torch.no_grad():
+                for layer in base.model.layers:
+                    w = layer.self_attn.q_proj.weight.view(c.num_attention_heads, c.head_dim, -1)
+                    w[::g, -1, :] = 0
         if form == "proj":
             for layer in base.model.layers:
                 layer.self_attn.dms_proj_alpha_norm = M.RMSNorm(c.hidden_size, c.rms_norm_eps)

@@ -115,7 +115,8 @@ def main() -> None:
         w("")
     w(f"- Exported at step **{a.step}**, after {a.elapsed / 3600:.2f} h of training compute "
       f"(wall time of the step loop, excluding evaluation) on a shared 2-core CPU "
-      f"(1 torch thread, niced, sharing the host with C++ builds).")
+      f"({args['threads']} torch thread(s) in the last phase, sharing the host with C++ builds "
+      f"and benchmarks).")
     if last:
         w(f"- Last logged step {last['step']}: sequence length {last['len']}, loss "
           f"{last['loss']}, {last['s_per_step']} s/step.")
