@@ -50,8 +50,8 @@ constexpr size_t kMapMin = size_t{1} << 20;      // values at least this large a
 
 // Writes pieces [first, last) (last = pieces.size() by default) at file offset `at` with
 // pwritev, in batches of at most kWriteChunk bytes (and kMaxIov pieces). before_batch(end, at)
-// runs before each batch: pieces below `end` are about to be written, `at` is the offset
-// written up to so far. Returns 0 or an errno.
+// runs before each batch: pieces below `end` are about to be (at least partly) written, `at`
+// is the offset written up to so far. Returns 0 or an errno.
 int write_range(int fd, const std::vector<BytePiece>& pieces, size_t first, off_t at,
                 const std::function<void(size_t end, off_t at)>& before_batch,
                 size_t last = SIZE_MAX) {
@@ -62,13 +62,18 @@ int write_range(int fd, const std::vector<BytePiece>& pieces, size_t first, off_
   size_t prepared = first;              // pieces below this were passed to before_batch
   while (piece < last) {
     iov.clear();
+    // Batches end on kWriteChunk multiples of the file offset: the page cache then keeps the
+    // file in large folios (2 MiB writes at unaligned offsets split it into small ones, and
+    // mapping it for swap-in cost 45-80 ms instead of 0.2 ms for 134 MB).
+    const size_t limit = kWriteChunk - static_cast<size_t>(at) % kWriteChunk;
     size_t batch = 0, end = piece;
-    for (; end < last && iov.size() < kMaxIov && batch < kWriteChunk; ++end) {
+    for (; end < last && iov.size() < kMaxIov && batch < limit; ++end) {
       const size_t off = end == piece ? piece_off : 0;
       if (pieces[end].size == off) continue;
-      iov.push_back({const_cast<uint8_t*>(static_cast<const uint8_t*>(pieces[end].data)) + off,
-                     pieces[end].size - off});
-      batch += pieces[end].size - off;
+      const size_t len = std::min(pieces[end].size - off, limit - batch);
+      iov.push_back(
+          {const_cast<uint8_t*>(static_cast<const uint8_t*>(pieces[end].data)) + off, len});
+      batch += len;
     }
     if (before_batch && end > prepared) {
       before_batch(end, at);
