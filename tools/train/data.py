@@ -385,8 +385,12 @@ class Sampler:
 
     def __init__(self, tok, natural_sentences: list[str], natural_docs: list[str],
                  text_fraction: float = 0.15, lm_weight: float = 0.2,
-                 repeat_fraction: float = REPEAT_FRACTION):
+                 repeat_fraction: float = REPEAT_FRACTION, random_copy: float = 0.0):
         self.tok = tok
+        self.random_copy = random_copy
+        # Random-token copies draw from the ids after the special tokens (added tokens).
+        self.first_plain_id = 1 + max(t for t in tok.get_added_tokens_decoder())
+        self.vocab_size = tok.get_vocab_size()
         self.nat = natural_sentences
         self.docs_text = "\n\n".join(natural_docs)
         self.text_fraction = text_fraction
@@ -465,11 +469,19 @@ class Sampler:
         random pseudo-words / numbers / hex ids (nothing to predict but by copying) or
         natural text.
         """
-        kind = rng.random()
+        if self.random_copy > 0 and rng.random() < self.random_copy:
+            # Uniformly random ids: nothing predicts them but the earlier occurrence, for every
+            # id of the vocabulary (text and tasks leave rare ids untrained); this is what
+            # turned a model that retrieved only its own task formats into one that copies
+            # any span (docs/model.md, session 4).
+            content = [rng.randrange(self.first_plain_id, self.vocab_size) for _ in range(length)]
+            kind = 1.0  # skip the other kinds
+        else:
+            kind = rng.random()
         if kind < 0.4 and self.docs_text:
             start = rng.randrange(max(1, len(self.docs_text) - 8 * length))
             content = self.enc(self.docs_text[start:start + 6 * length])
-        else:
+        elif kind < 1.0:
             parts = []
             while sum(len(p) for p in parts) < length:
                 r = rng.random()

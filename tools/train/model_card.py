@@ -49,6 +49,9 @@ def main() -> None:
     ap.add_argument("--elapsed", type=float, required=True, help="training seconds at that step")
     ap.add_argument("--longkv-eval", nargs="*", default=[],
                     help="results.json files of `longkv eval --kv full` on the exported model")
+    ap.add_argument("--earlier-phase", action="append", default=[], metavar="RUN_DIR:STEP",
+                    help="a run whose checkpoint at STEP started the next phase (--init-from), "
+                         "oldest first; each is summarised from its own args.json and log")
     ap.add_argument("--note", action="append", default=[],
                     help="a measured fact to add under Metrics (e.g. a probe result)")
     a = ap.parse_args()
@@ -98,6 +101,18 @@ def main() -> None:
       "tensor with the `gguf` package). Prompts are plain completions, BOS first, no chat "
       "template.\n")
     w("## Training\n")
+    if a.earlier_phase:
+        w("Phases (each started from the previous one's weights with a fresh optimizer and LR "
+          "schedule, `train.py --init-from`):\n")
+        for i, ph in enumerate(a.earlier_phase + [f"{a.run_dir}:{a.step}"]):
+            rd, _, st = ph.rpartition(":")
+            pa = json.load(open(os.path.join(rd, "args.json")))
+            w(f"{i + 1}. `{os.path.basename(rd)}`: {int(st)} steps × {pa['tokens_per_step']} "
+              f"tokens ({int(st) * pa['tokens_per_step'] / 1e6:.1f}M tokens), curriculum "
+              f"`{pa['curriculum']}`, peak lr {pa['lr']}, natural text {pa['text_fraction']}, "
+              f"repeat {pa['repeat_fraction']} (random-token share "
+              f"{pa.get('random_copy', 0.0)}), lm weight {pa['lm_weight']}.")
+        w("")
     w(f"- Exported at step **{a.step}**, after {a.elapsed / 3600:.2f} h of training compute "
       f"(wall time of the step loop, excluding evaluation) on a shared 2-core CPU "
       f"(1 torch thread, niced, sharing the host with C++ builds).")
