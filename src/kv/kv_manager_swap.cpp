@@ -11,6 +11,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "kv/kv_manager.h"
+#include "kv/thread_slice.h"
 
 namespace lk {
 
@@ -75,7 +76,15 @@ Result<BytesPtr> read_file(const std::string& path) {
 
 // ---------------------------------------------------------------- transfer thread
 
+namespace {
+constexpr int64_t kTransferSliceNs = 100'000;  // the kernel's minimum custom slice (0.1 ms)
+}  // namespace
+
 void KvManager::transfer_loop() {
+  // Swaps are latency-bound hand-offs (the caller often waits on the future): a short slice
+  // gets this thread onto a CPU as soon as a job is queued (see thread_slice.h).
+  if (!request_thread_slice(kTransferSliceNs))
+    LK_LOG_DEBUG("kv transfer thread: the kernel keeps the default time slice");
   std::unique_lock<std::mutex> lk(q_mu_);
   for (;;) {
     q_cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
@@ -370,8 +379,9 @@ std::future<Status> KvManager::swap_out(SeqId seq, const std::string& tier_name)
     // that gathers (disk) writes the blocks where they lie: no staging copy.
     Status st;
     if (tier->gathers()) {
-      const SeqPieces pieces = serialize_seq_pieces(*image);
-      st = tier->put_pieces(key, pieces.pieces, pieces.total);
+      SeqPieces pieces = serialize_seq_pieces(*image);
+      st = tier->put_pieces(key, pieces.pieces, pieces.total,
+                            [&pieces](size_t end) { pieces.prepare(end); });
     } else {
       BytesPtr bytes = tier->allocate(static_cast<size_t>(serialized_size(*image)));
       serialize_seq_into(*image, bytes.get());

@@ -159,30 +159,39 @@ SeqPieces serialize_seq_pieces(const SeqImage& im) {
   LK_CHECK(static_cast<int64_t>(im.heads.size()) ==
            static_cast<int64_t>(im.n_layers) * im.n_kv_heads);
   SeqPieces out;
+  out.image_ = &im;
   out.header = Bytes::make(header_size(im));
   out.pieces.push_back({out.header->data.get(), out.header->size});
-  std::vector<uint32_t> crcs;
-  crcs.reserve(n_blocks(im));
+  out.block_end_.reserve(n_blocks(im));
   for (const auto& h : im.heads) {
     for (const auto& b : h) {
       const BlockLayout l = block_layout(b.format, im.block_tokens, im.head_dim);
-      uint32_t crc = crc32c_extend(0, b.data, static_cast<size_t>(l.data_bytes));
       out.pieces.push_back({b.data, static_cast<size_t>(l.data_bytes)});
-      if (l.param_bytes) {
-        crc = crc32c_extend(crc, b.params, static_cast<size_t>(l.param_bytes));
-        out.pieces.push_back({b.params, static_cast<size_t>(l.param_bytes)});
-      }
-      if (b.positions) {
-        const size_t n = 4 * static_cast<size_t>(im.block_tokens);
-        crc = crc32c_extend(crc, b.positions, n);
-        out.pieces.push_back({b.positions, n});
-      }
-      crcs.push_back(crc);
+      if (l.param_bytes) out.pieces.push_back({b.params, static_cast<size_t>(l.param_bytes)});
+      if (b.positions)
+        out.pieces.push_back({b.positions, 4 * static_cast<size_t>(im.block_tokens)});
+      out.block_end_.push_back(out.pieces.size());
     }
   }
-  write_header(im, out.header->data.get(), crcs);
+  out.crcs_.resize(out.block_end_.size());
   for (const BytePiece& p : out.pieces) out.total += p.size;
   return out;
+}
+
+void SeqPieces::prepare(size_t end) {
+  LK_CHECK(end <= pieces.size());
+  // Blocks are checksummed in order, each once, when its last piece is below end.
+  while (next_block_ < block_end_.size() && block_end_[next_block_] <= end) {
+    size_t i = next_block_ == 0 ? 1 : block_end_[next_block_ - 1];
+    uint32_t crc = 0;
+    for (; i < block_end_[next_block_]; ++i)
+      crc = crc32c_extend(crc, pieces[i].data, pieces[i].size);
+    crcs_[next_block_++] = crc;
+  }
+  if (end == pieces.size() && !header_done_) {
+    write_header(*image_, header->data.get(), crcs_);
+    header_done_ = true;
+  }
 }
 
 Result<SeqImage> parse_seq(const uint8_t* data, size_t size, bool verify_header_crc) {

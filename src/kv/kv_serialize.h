@@ -31,8 +31,8 @@ struct SeqImage {
   int32_t n_layers = 0, n_kv_heads = 0, head_dim = 0, block_tokens = 0;
   KvFormat format = KvFormat::kF16, residual_format = KvFormat::kF16;
   std::optional<KvFormat> old_format;  // mixed precision by age: blocks may also be in it
-  int64_t length = 0;    // positions appended so far
-  bool evicted = false;  // some token was evicted (blocks are not prefix-shareable)
+  int64_t length = 0;                  // positions appended so far
+  bool evicted = false;                // some token was evicted (blocks are not prefix-shareable)
   std::string model_digest;
   std::vector<int32_t> tokens;
   std::vector<std::vector<SeqBlockDesc>> heads;  // [n_layers * n_kv_heads] blocks in order
@@ -47,13 +47,28 @@ void serialize_seq_into(const SeqImage& image, Bytes* out);
 // Same, into a new buffer.
 BytesPtr serialize_seq(const SeqImage& image);
 
-// The same bytes without copying the blocks: the header (block CRCs computed in place) and
-// then pointers to each block's storage, in file order, for a gather write (disk tier).
-// The blocks must stay unchanged until the pieces are written.
+// The same bytes without copying the blocks, for a gather write (disk tier): the header and
+// then pointers to each block's storage, in file order. The block checksums are computed
+// lazily by prepare(), so a writer can checksum a few blocks right before it writes them
+// (while they are in cache) instead of reading every block once more up front.
+// The image and its blocks must stay unchanged until the pieces are written.
 struct SeqPieces {
-  BytesPtr header;
+  BytesPtr header;                // pieces[0]; filled by prepare(pieces.size())
   std::vector<BytePiece> pieces;  // header first, then block data / params / positions
   size_t total = 0;               // == serialized_size(image)
+
+  // Checksums every block whose pieces all lie in [1, end), and, once end == pieces.size(),
+  // writes the header. Calls may only grow `end`. A writer writes pieces [1, n) first (in any
+  // order relative to these calls), then prepare(n), then the header.
+  void prepare(size_t end);
+
+ private:
+  friend SeqPieces serialize_seq_pieces(const SeqImage& image);
+  const SeqImage* image_ = nullptr;
+  std::vector<size_t> block_end_;
+  std::vector<uint32_t> crcs_;
+  size_t next_block_ = 0;
+  bool header_done_ = false;
 };
 SeqPieces serialize_seq_pieces(const SeqImage& image);
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,10 +34,13 @@ class KvTier {
   // True when put_pieces() writes the pieces where they lie (a gather write: the disk tier),
   // so a swap-out can skip serializing into one buffer. Default: false.
   virtual bool gathers() const { return false; }
-  // Stores the concatenation of pieces (total bytes) under key. Default: copies them into one
-  // buffer and put()s it.
+  // Stores the concatenation of pieces (total bytes) under key. pieces[0] is a header that
+  // depends on all the others (the block checksums): the tier calls prepare(end), with end
+  // growing from call to call, to have the caller finish its work on pieces [1, end) (it may
+  // then read them while they are in cache), and prepare(pieces.size()) before it reads
+  // pieces[0]. Default: prepares all, copies the pieces into one buffer and put()s it.
   virtual Status put_pieces(const std::string& key, const std::vector<BytePiece>& pieces,
-                            size_t total);
+                            size_t total, const std::function<void(size_t end)>& prepare);
 
  protected:
   BufferPool buffers_;

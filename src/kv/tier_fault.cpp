@@ -32,9 +32,9 @@ class FaultTier final : public KvTier {
   int64_t bytes_used() const override { return inner_->bytes_used(); }
   BytesPtr allocate(size_t n) override { return inner_->allocate(n); }
   bool gathers() const override { return inner_->gathers(); }
-  Status put_pieces(const std::string& key, const std::vector<BytePiece>& pieces,
-                    size_t total) override {
-    return inner_->put_pieces(key, pieces, total);
+  Status put_pieces(const std::string& key, const std::vector<BytePiece>& pieces, size_t total,
+                    const std::function<void(size_t end)>& prepare) override {
+    return inner_->put_pieces(key, pieces, total, prepare);
   }
 
  private:
