@@ -61,18 +61,17 @@ def main() -> int:
     for r, folder in dms:
         cells, ret = run_eval(a, folder, ["dms"], os.path.join(a.out, f"dms-{r}"))
         dms_runs.append((r, folder, cells, ret))
-    budgets = []  # (label, method spec)
-    for r, _, _, ret in dms_runs:
-        budgets.append((r, r))
-        budgets.append((f"={ret['dms']:.3f} (dms {r})", f"{ret['dms']:.3f}"))
-    base_kv = ["full"] + [f"{m}:{spec}" for _, spec in budgets for m in BASELINES]
+    # Per DMS run, the baselines' budgets: (label, ratio spec) at the nominal ratio and at the
+    # share of tokens that DMS model kept.
+    budgets = {r: [(r, r), (f"={ret['dms']:.3f} (dms {r})", f"{ret['dms']:.3f}")]
+               for r, _, _, ret in dms_runs}
+    base_kv = ["full"] + [f"{m}:{spec}" for bs in budgets.values() for _, spec in bs for m in BASELINES]
     base_cells, base_ret = run_eval(a, a.base, base_kv, os.path.join(a.out, "base"))
     rows = [("full", "1x", a.base, base_cells, base_ret)]
-    for (r, folder, cells, ret) in dms_runs:
+    for r, folder, cells, ret in dms_runs:
         rows.append(("dms", r, folder, cells, ret))
-        for label, spec in budgets:
-            if label == r or label.endswith(f"(dms {r})"):
-                rows += [(f"{m}:{spec}", label, a.base, base_cells, base_ret) for m in BASELINES]
+        for label, spec in budgets[r]:
+            rows += [(f"{m}:{spec}", label, a.base, base_cells, base_ret) for m in BASELINES]
 
     tasks = a.tasks.split(",")
     lengths = [int(x) for x in a.lengths.split(",")]
@@ -83,10 +82,10 @@ def main() -> int:
     print("|---|---|---|" + "---:|" * (len(cols) + 3))
     for m, r, model, cells, ret in rows:
         accs = [cells[(m, t, L)]["accuracy"] for L in lengths for t in tasks]
-        peak = sum(cells[(m, t, L)]["peak_kv_bytes"] / full[(t, L)]["peak_kv_bytes"]
-                   for t in tasks for L in lengths) / len(cols)
-        read = sum(cells[(m, t, L)]["kv_bytes_read_per_token"] / full[(t, L)]["kv_bytes_read_per_token"]
-                   for t in tasks for L in lengths) / len(cols)
+        def vs_full(key):  # mean over the row's cells of key relative to full's
+            return sum(cells[(m, t, L)][key] / full[(t, L)][key] for t in tasks for L in lengths) / len(cols)
+
+        peak, read = vs_full("peak_kv_bytes"), vs_full("kv_bytes_read_per_token")
         print(f"| {m} | {r} | {os.path.basename(model.rstrip('/'))} | "
               + " | ".join(f"{x:.2f}" for x in accs)
               + f" | {ret.get(m, 1.0):.3f} | {peak:.3f} | {read:.3f} |")

@@ -461,6 +461,24 @@ class Sampler:
         w = [self.lm_weight / n_tok + (1.0 / n_ans if ans_mask[i + 1] else 0.0) for i in range(n_tok)]
         return Sequence(ids, w, family)
 
+    def _repeat_content(self, rng: random.Random, length: int) -> list[int]:
+        """The first part of a repeat sequence (at least `length` tokens but for short text)."""
+        if self.random_copy > 0 and rng.random() < self.random_copy:
+            # Uniformly random ids: nothing predicts them but the earlier occurrence, for every
+            # id of the vocabulary (text and tasks leave rare ids untrained); this is what
+            # turned a model that retrieved only its own task formats into one that copies
+            # any span (docs/model.md, session 4).
+            return [rng.randrange(self.first_plain_id, self.vocab_size) for _ in range(length)]
+        if rng.random() < 0.4 and self.docs_text:
+            start = rng.randrange(max(1, len(self.docs_text) - 8 * length))
+            return self.enc(self.docs_text[start:start + 6 * length])
+        parts = []
+        while sum(len(p) for p in parts) < length:
+            r = rng.random()
+            w = make_number(rng) if r < 0.3 else make_hex_id(rng) if r < 0.4 else train_word(rng, rng.randint(1, 3))
+            parts.append(self.enc(" " + w + rng.choice([",", "", "", ".", ";"])))
+        return [t for p in parts for t in p]
+
     def repeat_sequence(self, rng: random.Random, length: int) -> Sequence:
         """A stretch of content, then a span of it copied again (loss on the copy only).
 
@@ -469,25 +487,7 @@ class Sampler:
         random pseudo-words / numbers / hex ids (nothing to predict but by copying) or
         natural text.
         """
-        if self.random_copy > 0 and rng.random() < self.random_copy:
-            # Uniformly random ids: nothing predicts them but the earlier occurrence, for every
-            # id of the vocabulary (text and tasks leave rare ids untrained); this is what
-            # turned a model that retrieved only its own task formats into one that copies
-            # any span (docs/model.md, session 4).
-            content = [rng.randrange(self.first_plain_id, self.vocab_size) for _ in range(length)]
-            kind = 1.0  # skip the other kinds
-        else:
-            kind = rng.random()
-        if kind < 0.4 and self.docs_text:
-            start = rng.randrange(max(1, len(self.docs_text) - 8 * length))
-            content = self.enc(self.docs_text[start:start + 6 * length])
-        elif kind < 1.0:
-            parts = []
-            while sum(len(p) for p in parts) < length:
-                r = rng.random()
-                w = make_number(rng) if r < 0.3 else make_hex_id(rng) if r < 0.4 else train_word(rng, rng.randint(1, 3))
-                parts.append(self.enc(" " + w + rng.choice([",", "", "", ".", ";"])))
-            content = [t for p in parts for t in p]
+        content = self._repeat_content(rng, length)
         sep = self.enc(rng.choice(["\n\nAgain:", "\n\nCopy:", "\n\n>>", "\n\nOnce more:"]))
         room = length - 1 - len(sep)
         # The copy is long (it fills the rest of the sequence, ~half of it), so ~40% of the
