@@ -33,10 +33,13 @@ Status fill_depth(KvCache* cache, const ModelSpec& s, SeqId seq, int64_t depth) 
 }
 
 // Multiply-adds x2 of the projections per token (classifier excluded: pp asks for one row).
-double matmul_flop_per_token(const ModelSpec& s) {
+// Projection FLOPs per prompt token of an n_prompt-token prefill as the forward runs it: the
+// last layer's output projection and FFN only for the one row whose logits are kept.
+double matmul_flop_per_token(const ModelSpec& s, int64_t n_prompt) {
   const double d = s.d_model, q = double(s.n_heads) * s.head_dim,
                kv = double(s.n_kv_heads) * s.head_dim;
-  return 2.0 * s.n_layers * (d * q + 2 * d * kv + q * d + 3.0 * d * s.ffn_dim);
+  const double qkv = d * q + 2 * d * kv, rest = q * d + 3.0 * d * s.ffn_dim;
+  return 2.0 * (s.n_layers * qkv + (s.n_layers - 1) * rest + rest / double(n_prompt));
 }
 
 }  // namespace
@@ -78,7 +81,7 @@ Result<BenchReport> run_bench(const Model& model, const BenchOptions& o) {
         const double visible =
             double(depth) * o.n_prompt + double(o.n_prompt) * (o.n_prompt + 1) / 2;
         const double attn = 4.0 * s.n_layers * s.n_heads * s.head_dim * visible;
-        row.prefill_flop_per_token = matmul_flop_per_token(s) + attn / o.n_prompt +
+        row.prefill_flop_per_token = matmul_flop_per_token(s, o.n_prompt) + attn / o.n_prompt +
                                      2.0 * s.d_model * s.vocab_size / o.n_prompt;
       }
       // tg: n_gen decode steps on top of `depth` (+1 token of prompt to start from).

@@ -261,8 +261,25 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
     }
   }
 
+  // The rows whose logits were asked for: only they need the last layer's output projection
+  // and FFN (each row's attention output is final once the last layer's K/V are appended).
+  std::vector<std::pair<int64_t, int64_t>> rows;  // (activation row, logit row)
+  for (const Piece& p : pieces) {
+    const SeqBatch& b = batch[p.entry];
+    const int64_t n_total = static_cast<int64_t>(b.tokens.size());
+    for (int64_t j = 0; j < p.n; ++j) {
+      const int64_t tok = p.first + j;
+      if (b.all_logits) {
+        rows.push_back({p.row0 + j, logit_base[p.entry] + tok});
+      } else if (tok == n_total - 1) {
+        rows.push_back({p.row0 + j, logit_base[p.entry]});
+      }
+    }
+  }
   for (int l = 0; l < s.n_layers; ++l) {
     const LayerWeights& L = w.layers[l];
+    // Rows this layer carries past attention: all but in the last layer.
+    int64_t Tl = T;
     pool_for(
         T,
         [&](int64_t r0, int64_t r1) {
@@ -338,11 +355,25 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
         LK_RETURN_IF_ERROR(observer_->after_attention(
             p.seq, l, &q_[p.row0 * q_dim], q_dim, std::span<const int32_t>(&pos_[p.row0], p.n)));
     }
-    LK_RETURN_IF_ERROR(matmul(L.wo, att_.data(), T, tmp_.data()));
-    add_inplace(x_.data(), tmp_.data(), T * d);
+    if (l == s.n_layers - 1 && static_cast<int64_t>(rows.size()) < T) {
+      // Keep only the logit rows, packed to the front (rows ascend, so a forward copy never
+      // overwrites a row still to be read). With none, the step ends here.
+      if (rows.empty()) return Status::ok();
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const int64_t src = rows[i].first, dst = static_cast<int64_t>(i);
+        if (src != dst) {
+          std::copy_n(&att_[src * q_dim], q_dim, &att_[dst * q_dim]);
+          std::copy_n(&x_[src * d], d, &x_[dst * d]);
+        }
+        rows[i].first = dst;
+      }
+      Tl = static_cast<int64_t>(rows.size());
+    }
+    LK_RETURN_IF_ERROR(matmul(L.wo, att_.data(), Tl, tmp_.data()));
+    add_inplace(x_.data(), tmp_.data(), Tl * d);
 
     pool_for(
-        T,
+        Tl,
         [&](int64_t r0, int64_t r1) {
           for (int64_t r = r0; r < r1; ++r)
             rmsnorm(&xn_[r * d], &x_[r * d], f32(L.ffn_norm), d, s.rms_eps);
@@ -351,28 +382,14 @@ Status Forward::step(std::span<const SeqBatch> batch, const std::vector<Piece>& 
     {
       const TensorView* ws[] = {&L.w_gate, &L.w_up};
       float* ys[] = {gate_.data(), up_.data()};
-      LK_RETURN_IF_ERROR(matmul_multi(ws, xn_.data(), T, ys));
+      LK_RETURN_IF_ERROR(matmul_multi(ws, xn_.data(), Tl, ys));
     }
     pool_for(
-        T * ff, [&](int64_t i0, int64_t i1) { silu_mul(&gate_[i0], &up_[i0], i1 - i0); }, 65536);
-    LK_RETURN_IF_ERROR(matmul(L.w_down, gate_.data(), T, tmp_.data()));
-    add_inplace(x_.data(), tmp_.data(), T * d);
+        Tl * ff, [&](int64_t i0, int64_t i1) { silu_mul(&gate_[i0], &up_[i0], i1 - i0); }, 65536);
+    LK_RETURN_IF_ERROR(matmul(L.w_down, gate_.data(), Tl, tmp_.data()));
+    add_inplace(x_.data(), tmp_.data(), Tl * d);
   }
 
-  // Final norm and classifier, only for the rows whose logits were asked for.
-  std::vector<std::pair<int64_t, int64_t>> rows;  // (activation row, logit row)
-  for (const Piece& p : pieces) {
-    const SeqBatch& b = batch[p.entry];
-    const int64_t n_total = static_cast<int64_t>(b.tokens.size());
-    for (int64_t j = 0; j < p.n; ++j) {
-      const int64_t tok = p.first + j;
-      if (b.all_logits) {
-        rows.push_back({p.row0 + j, logit_base[p.entry] + tok});
-      } else if (tok == n_total - 1) {
-        rows.push_back({p.row0 + j, logit_base[p.entry]});
-      }
-    }
-  }
   if (rows.empty()) return Status::ok();
   const int64_t R = static_cast<int64_t>(rows.size());
   for (int64_t i = 0; i < R; ++i) {
