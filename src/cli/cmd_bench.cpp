@@ -93,6 +93,7 @@ int run_bench_cmd(int argc, char** argv) {
     j["n_prompt"] = n_prompt;
     j["n_gen"] = n_gen;
     j["bandwidth_gb_s"] = r.bandwidth.bytes_per_second / gb;
+    j["bandwidth_method"] = r.bandwidth.method;
     j["sgemm_peak_gflop_s"] = r.gemm.flops_per_second / gb;
     j["results"] = nlohmann::json::array();
     for (const BenchRow& row : r.rows) {
@@ -120,8 +121,9 @@ int run_bench_cmd(int argc, char** argv) {
              r.threads, kv_format_name(o.kv_format),
              prefill_bf16 ? ", prefill GEMM in bf16 (--prefill-bf16)" : "");
   fmt::print(
-      "machine: read bandwidth {:.1f} GB/s ({} MiB buffer), sgemm peak {:.1f} GFLOP/s (n={})\n\n",
-      r.bandwidth.bytes_per_second / gb, r.bandwidth.buffer_bytes >> 20,
+      "machine: read bandwidth {:.1f} GB/s ({} MiB buffer, best read loop {}), sgemm peak {:.1f} "
+      "GFLOP/s (n={})\n\n",
+      r.bandwidth.bytes_per_second / gb, r.bandwidth.buffer_bytes >> 20, r.bandwidth.method,
       r.gemm.flops_per_second / gb, r.gemm.n);
   fmt::print("| test | depth | tok/s | bytes or FLOP / token | % of roofline |\n");
   fmt::print("|---|---:|---:|---:|---:|\n");

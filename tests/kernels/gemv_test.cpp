@@ -79,9 +79,10 @@ class GemvTest : public ::testing::TestWithParam<DType> {};
 TEST_P(GemvTest, MatchesScalarForAllBatchSizes) {
   const DType t = GetParam();
   const bool block = dtype_block_elems(t) > 1;
-  for (int64_t n : block ? std::vector<int64_t>{dtype_block_elems(t), 3 * dtype_block_elems(t),
-                                                8 * dtype_block_elems(t)}
-                         : std::vector<int64_t>{16, 64, 100, 172}) {
+  for (int64_t n :
+       block ? std::vector<int64_t>{dtype_block_elems(t), 3 * dtype_block_elems(t),
+                                    8 * dtype_block_elems(t)}
+             : std::vector<int64_t>{16, 64, 100, 172, 4100}) {  // 4100: 8-row decode kernel + tail
     const int64_t m = 37;
     Weights w = make_weights(t, n, m, 7 + n);
     std::mt19937 rng(3);
