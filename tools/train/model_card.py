@@ -178,7 +178,7 @@ def main() -> None:
         w("| step | " + " | ".join(keys) + " |")
         w("|---:|" + "---:|" * len(keys))
         for e in evals:
-            w(f"| {e['step']} | " + " | ".join(f"{e['eval'][k]:.1f}" if k in e["eval"] else "–" for k in keys) + " |")
+            w(f"| {e['step']} | " + " | ".join(f"{e['eval'][k]:.2f}" if k in e["eval"] else "–" for k in keys) + " |")
         w("")
     if evals:
         e = evals[-1]
