@@ -75,6 +75,13 @@ void fill(KvManager& m, SeqId seq, int n, uint32_t seed) {
   ASSERT_TRUE(m.evict(seq, 0, 1, std::vector<int32_t>{2}).is_ok());
 }
 
+// Adds a disk tier in dir (capacity 0: unlimited) to m.
+void add_disk_tier(KvManager& m, const std::string& dir, int64_t capacity_bytes = 0) {
+  auto disk = make_disk_tier(dir, capacity_bytes);
+  ASSERT_TRUE(disk.is_ok());
+  ASSERT_TRUE(m.add_tier(std::move(disk).value()).is_ok());
+}
+
 // A tier whose writes fail like a full disk, and whose reads can be made to fail.
 class FaultyTier final : public KvTier {
  public:
@@ -141,9 +148,7 @@ TEST_P(SwapFormat, HostAndDiskRoundTripsAreExact) {
   c.prefix_cache = false;  // exact device accounting: no cached chains besides the seqs
   auto m = make_manager(c);
   ASSERT_TRUE(m->add_tier(make_host_tier()).is_ok());
-  auto disk = make_disk_tier(test::temp_dir("disk").string());
-  ASSERT_TRUE(disk.is_ok());
-  ASSERT_TRUE(m->add_tier(std::move(disk).value()).is_ok());
+  add_disk_tier(*m, test::temp_dir("disk").string());
   fill(*m, 1, 11, 1);
   fill(*m, 2, 6, 2);
   m->check_invariants();
@@ -509,9 +514,7 @@ TEST(KvSwapDisk, DamagedOrMissingFilesMeanRecompute) {
   c.prefix_cache = false;
   auto m = test::make_manager(c);
   const auto dir = test::temp_dir("diskfault");
-  auto disk = make_disk_tier(dir.string());
-  ASSERT_TRUE(disk.is_ok());
-  ASSERT_TRUE(m->add_tier(std::move(disk).value()).is_ok());
+  add_disk_tier(*m, dir.string());
   fill(*m, 1, 13, 21);
   fill(*m, 2, 9, 22);
   ASSERT_TRUE(m->swap_out(1, "disk").get().is_ok());
@@ -605,9 +608,7 @@ TEST(KvSwapDisk, BatchedWriteMatchesSnapshotBytes) {
     c.prefix_cache = false;
     auto m = test::make_manager(c);
     const auto dir = test::temp_dir("diskbatch");
-    auto disk = make_disk_tier(dir.string());
-    ASSERT_TRUE(disk.is_ok());
-    ASSERT_TRUE(m->add_tier(std::move(disk).value()).is_ok());
+    add_disk_tier(*m, dir.string());
     fill(*m, 1, k.tokens, 41);
     const auto before = all_bytes(*m, 1);
     const auto snap = test::temp_dir("diskbatch-snap") / "seq.kv";
@@ -636,9 +637,7 @@ TEST(KvSwapDisk, BatchedWriteMatchesSnapshotBytes) {
 TEST(KvSwapDisk, FullDiskTierKeepsSequence) {
   auto c = test::small_config(KvFormat::kF16, 4);
   auto m = test::make_manager(c);
-  auto disk = make_disk_tier(test::temp_dir("diskfull").string(), /*capacity_bytes=*/512);
-  ASSERT_TRUE(disk.is_ok());
-  ASSERT_TRUE(m->add_tier(std::move(disk).value()).is_ok());
+  add_disk_tier(*m, test::temp_dir("diskfull").string(), /*capacity_bytes=*/512);
   fill(*m, 1, 13, 23);
   const auto before = all_bytes(*m, 1);
   Status st = m->swap_out(1, "disk").get();

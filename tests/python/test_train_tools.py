@@ -135,6 +135,38 @@ def test_random_copy_sequences():
         assert all(sm.first_plain_id <= t < tok.get_vocab_size() for t in b)
 
 
+def test_data_workers_and_corpus_snapshot_give_the_same_batches():
+    # train.py --data-workers N and --corpus SNAPSHOT (used on GPU hosts) must not change the
+    # data: a sequence is a pure function of (seed, step, index) and the snapshot holds the
+    # same documents as this machine's files.
+    import json
+    import subprocess
+    import tempfile
+
+    import corpus
+    import data
+    import train
+    from tokenizers import Tokenizer
+    fd, tmp = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    subprocess.run([sys.executable, os.path.join(SRC, "tools", "train", "corpus.py"), "--snapshot", tmp],
+                   check=True, capture_output=True)
+    docs = corpus.documents()
+    assert corpus.documents(tmp) == docs
+    assert corpus.manifest(tmp) == corpus.manifest()
+    assert json.load(open(tmp))["manifest"]
+    tok = Tokenizer.from_file(os.path.join(SRC, "models", "longkv-tiny", "tokenizer.json"))
+    train._SAMPLER = data.Sampler(tok, corpus.sentences(docs), docs, 0.1, 0.1, 0.3, 0.3)
+    jobs = [train.step_jobs(7, st, 5, 2, 256) for st in (3, 4)]
+    assert [len(m) for m in jobs[0]] == [2, 2, 1]
+    serial = [train.StepData(1).get(st, j) for st, j in zip((3, 4), jobs)]
+    pool = train.StepData(2)
+    parallel = [pool.get(3, jobs[0], 4, jobs[1]), pool.get(4, jobs[1])]
+    assert serial == parallel
+    assert serial[0] != serial[1]
+    os.remove(tmp)
+
+
 if __name__ == "__main__":
     test_matches_transformers()
     test_qk_permutation()
@@ -142,4 +174,5 @@ if __name__ == "__main__":
     test_dms_train_gate_is_soft_and_shifted()
     test_dms_neuron_starts_at_keep()
     test_random_copy_sequences()
+    test_data_workers_and_corpus_snapshot_give_the_same_batches()
     print("ok")

@@ -10,8 +10,10 @@ Nothing here comes from the evaluation generators (src/eval); see data.py for th
 
 from __future__ import annotations
 
+import argparse
 import ast
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -50,8 +52,16 @@ def _clean(text: str) -> str:
     return text.strip()
 
 
-def documents() -> list[str]:
-    """The corpus as a list of documents (one licence, or one docstring each)."""
+def documents(snapshot: str = "") -> list[str]:
+    """The corpus as a list of documents (one licence, or one docstring each).
+
+    With `snapshot` (a file written by `corpus.py --snapshot`), the documents come from that
+    file instead of this machine's files, so a run on another machine (a GPU host with another
+    Python, whose stdlib docstrings differ) trains on exactly the same text.
+    """
+    if snapshot:
+        with open(snapshot) as f:
+            return json.load(f)["documents"]
     docs = []
     for p in source_files():
         if p.suffix == ".py":
@@ -61,8 +71,11 @@ def documents() -> list[str]:
     return [d for d in docs if d]
 
 
-def manifest() -> list[tuple[str, str, int]]:
+def manifest(snapshot: str = "") -> list[tuple[str, str, int]]:
     """(path, sha256, bytes) of every source file, for the model card."""
+    if snapshot:
+        with open(snapshot) as f:
+            return [tuple(r) for r in json.load(f)["manifest"]]
     rows = []
     for p in source_files():
         data = p.read_bytes()
@@ -79,3 +92,16 @@ def sentences(docs: list[str]) -> list[str]:
             if 30 <= len(s) <= 300 and s[0].isalpha() and not re.search(r"[{}<>|\\]{2,}", s):
                 out.append(s)
     return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="Writes the corpus (documents + manifest) to one JSON file.")
+    ap.add_argument("--snapshot", required=True, help="output file, read back by --corpus in train.py")
+    a = ap.parse_args()
+    with open(a.snapshot, "w") as f:
+        json.dump({"manifest": manifest(), "documents": documents()}, f)
+    print(f"wrote {a.snapshot}: {len(documents())} documents from {len(manifest())} files")
+
+
+if __name__ == "__main__":
+    main()

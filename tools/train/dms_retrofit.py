@@ -248,6 +248,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--seed", type=int, default=4321)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--corpus", default="",
+                    help="corpus snapshot from `corpus.py --snapshot` (default: this machine's files)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--ckpt-every", type=int, default=25)
     ap.add_argument("--eval-every", type=int, default=100)
@@ -272,7 +274,7 @@ def main() -> None:
         opt.load_state_dict(ck["opt"])
         step, elapsed = ck["step"], ck["elapsed_s"]
         print(f"resumed at step {step}", flush=True)
-    docs = corpus.documents()
+    docs = corpus.documents(a.corpus)
     sampler = data.Sampler(tok, corpus.sentences(docs), docs)
     c = student.cfg
     log_path = os.path.join(a.run_dir, "log.jsonl")

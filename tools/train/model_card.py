@@ -101,22 +101,38 @@ def main() -> None:
       "tensor with the `gguf` package). Prompts are plain completions, BOS first, no chat "
       "template.\n")
     w("## Training\n")
+    phases = a.earlier_phase + [f"{a.run_dir}:{a.step}"]
+    prev_elapsed, cpu_s, gpu_s = 0.0, 0.0, 0.0
     if a.earlier_phase:
         w("Phases (each started from the previous one's weights with a fresh optimizer and LR "
           "schedule, `train.py --init-from`):\n")
-        for i, ph in enumerate(a.earlier_phase + [f"{a.run_dir}:{a.step}"]):
-            rd, _, st = ph.rpartition(":")
-            pa = json.load(open(os.path.join(rd, "args.json")))
+    for i, ph in enumerate(phases):
+        rd, _, st = ph.rpartition(":")
+        pa = json.load(open(os.path.join(rd, "args.json")))
+        ph_train = [r for r in read_log(os.path.join(rd, "log.jsonl"))[0] if r["step"] <= int(st)]
+        # elapsed_s carries over through --init-from, so a phase's own time is the difference.
+        upto = a.elapsed if rd == a.run_dir else (ph_train[-1]["elapsed_s"] if ph_train else prev_elapsed)
+        own = max(0.0, upto - prev_elapsed)
+        prev_elapsed = upto
+        on_gpu = pa.get("device", "cpu") == "cuda"
+        if on_gpu:
+            gpu_s += own
+        else:
+            cpu_s += own
+        where = "one GPU" if on_gpu else f"CPU, {pa.get('threads', 1)} thread(s)"
+        if a.earlier_phase:
             w(f"{i + 1}. `{os.path.basename(rd)}`: {int(st)} steps × {pa['tokens_per_step']} "
               f"tokens ({int(st) * pa['tokens_per_step'] / 1e6:.1f}M tokens), curriculum "
               f"`{pa['curriculum']}`, peak lr {pa['lr']}, natural text {pa['text_fraction']}, "
               f"repeat {pa['repeat_fraction']} (random-token share "
-              f"{pa.get('random_copy', 0.0)}), lm weight {pa['lm_weight']}.")
+              f"{pa.get('random_copy', 0.0)}), lm weight {pa['lm_weight']}; "
+              f"{own / 60:.1f} min on {where}.")
+    if a.earlier_phase:
         w("")
-    w(f"- Exported at step **{a.step}**, after {a.elapsed / 3600:.2f} h of training compute "
-      f"(wall time of the step loop, excluding evaluation) on a shared 2-core CPU "
-      f"({args['threads']} torch thread(s) in the last phase, sharing the host with C++ builds "
-      f"and benchmarks).")
+    w(f"- Exported at step **{a.step}**, after {a.elapsed / 3600:.2f} h of training compute in all "
+      f"(wall time of the step loops, excluding evaluation): {cpu_s / 3600:.2f} h on a shared "
+      f"2-core CPU (sharing the host with C++ builds and benchmarks)"
+      + (f" and {gpu_s / 60:.1f} min on one NVIDIA H100 GPU." if gpu_s else "."))
     if last:
         w(f"- Last logged step {last['step']}: sequence length {last['len']}, loss "
           f"{last['loss']}, {last['s_per_step']} s/step.")
@@ -157,18 +173,19 @@ def main() -> None:
         w("")
     if evals:
         w("Training curve (held-out accuracy measured during training by "
-          "tools/train/evalmirror.py, 10 samples per cell):\n")
+          f"tools/train/evalmirror.py, {args['eval_n']} samples per cell):\n")
         keys = list(evals[-1]["eval"].keys())
         w("| step | " + " | ".join(keys) + " |")
         w("|---:|" + "---:|" * len(keys))
         for e in evals:
-            w(f"| {e['step']} | " + " | ".join(f"{e['eval'][k]:.1f}" if k in e["eval"] else "–" for k in keys) + " |")
+            w(f"| {e['step']} | " + " | ".join(f"{e['eval'][k]:.2f}" if k in e["eval"] else "–" for k in keys) + " |")
         w("")
     if evals:
         e = evals[-1]
         w(f"Held-out accuracy measured by the training run at step {e['step']} "
           f"(tools/train/evalmirror.py: the evaluation's passkey / niah_single prompt templates "
-          f"with fresh seeds, greedy exact match, {args['eval_n']} samples per cell, PyTorch f32):\n")
+          f"with fresh seeds, greedy exact match, {args['eval_n']} samples per cell, PyTorch "
+          f"{'bf16 autocast on the GPU' if args.get('device') == 'cuda' else 'f32'}):\n")
         w("| task@length | accuracy |")
         w("|---|---|")
         for k, v in e["eval"].items():

@@ -56,20 +56,75 @@ def lr_at(a, step, total):
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-def make_batch(sampler, seed, step, micro, n_seq, L, pad, device):
+# The sampler lives in a module global so that forked data workers inherit it.
+_SAMPLER = None
+
+
+def _sample(job):
+    seed, step, index, length = job
+    s = _SAMPLER.sample(data.rng_for(seed, step, index), length)
+    return s.ids, s.weights, s.family
+
+
+def step_jobs(seed, step, n_seq_total, per_micro, L):
+    """The sequences of one step, grouped by micro-batch: (seed, step, index, L + 1) each.
+
+    A sequence is a pure function of (seed, step, micro * 10000 + j), whatever the number of
+    data workers, so a resumed or differently parallel run sees the same data.
+    """
+    out, done, micro = [], 0, 0
+    while done < n_seq_total:
+        n = min(per_micro, n_seq_total - done)
+        out.append([(seed, step, micro * 10000 + j, L + 1) for j in range(n)])  # L inputs + 1 target
+        done += n
+        micro += 1
+    return out
+
+
+def make_batch(samples, L, pad):
+    n_seq = len(samples)
     ids = torch.full((n_seq, L), pad, dtype=torch.long)
     tgt = torch.full((n_seq, L), -100, dtype=torch.long)
     w = torch.zeros((n_seq, L), dtype=torch.float32)
     fams = []
-    for j in range(n_seq):
-        rng = data.rng_for(seed, step, micro * 10000 + j)
-        s = sampler.sample(rng, L + 1)  # L inputs + 1 shifted target
-        n = len(s.ids) - 1
-        ids[j, :n] = torch.tensor(s.ids[:-1])
-        tgt[j, :n] = torch.tensor(s.ids[1:])
-        w[j, :n] = torch.tensor(s.weights)
-        fams.append(s.family)
-    return ids.to(device), tgt.to(device), w.to(device), fams
+    for j, (s_ids, s_w, fam) in enumerate(samples):
+        n = len(s_ids) - 1
+        ids[j, :n] = torch.tensor(s_ids[:-1])
+        tgt[j, :n] = torch.tensor(s_ids[1:])
+        w[j, :n] = torch.tensor(s_w)
+        fams.append(fam)
+    return ids, tgt, w, fams
+
+
+class StepData:
+    """Sampled sequences per step; with workers, the next step is sampled during this one."""
+
+    def __init__(self, workers):
+        self.pool = None
+        if workers > 1:
+            import multiprocessing as mp
+            os.environ["TOKENIZERS_PARALLELISM"] = "false"
+            self.pool = mp.get_context("fork").Pool(workers)
+        self.pending = {}
+
+    def _submit(self, key, jobs):
+        flat = [j for m in jobs for j in m]
+        self.pending[key] = (self.pool.map_async(_sample, flat, chunksize=1), [len(m) for m in jobs])
+
+    def get(self, key, jobs, next_key=None, next_jobs=None):
+        if self.pool is None:
+            return [[_sample(j) for j in m] for m in jobs]
+        if key not in self.pending:
+            self._submit(key, jobs)
+        res, sizes = self.pending.pop(key)
+        flat = res.get()
+        if next_key is not None and next_key not in self.pending:
+            self._submit(next_key, next_jobs)
+        out, i = [], 0
+        for n in sizes:
+            out.append(flat[i:i + n])
+            i += n
+        return out
 
 
 @torch.no_grad()
@@ -101,6 +156,10 @@ def main() -> None:
     ap.add_argument("--run-dir", required=True)
     ap.add_argument("--tokenizer", required=True)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--data-workers", type=int, default=1,
+                    help="processes sampling training sequences (the next step is sampled during this one)")
+    ap.add_argument("--corpus", default="",
+                    help="corpus snapshot from `corpus.py --snapshot` (default: this machine's files)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads; 1 is ~4x faster than 2 on a contended 2-core host")
     ap.add_argument("--seed", type=int, default=1234)
@@ -177,8 +236,9 @@ def main() -> None:
         with open(os.path.join(a.run_dir, "args.json"), "w") as f:
             json.dump(vars(a), f, indent=2)
 
-    docs = corpus.documents()
-    sampler = data.Sampler(tok, corpus.sentences(docs), docs, a.text_fraction, a.lm_weight,
+    global _SAMPLER
+    docs = corpus.documents(a.corpus)
+    _SAMPLER = sampler = data.Sampler(tok, corpus.sentences(docs), docs, a.text_fraction, a.lm_weight,
                           a.repeat_fraction, a.random_copy)
     cur = parse_curriculum(a.curriculum)
     total = sum(n for _, n in cur)
@@ -204,22 +264,28 @@ def main() -> None:
         model.train()
         return res
 
+    def seqs_per_step(st):
+        L = stage_at(cur, st)[0]
+        n_seq_total = max(1, a.tokens_per_step // L)
+        return n_seq_total, max(1, min(n_seq_total, a.micro_tokens // L))
+
+    feeder = StepData(a.data_workers)
     model.train()
-    t_last = time.time()
     while step < end:
         L, si = stage_at(cur, step)
         lr = lr_at(a, step, total)
         for g in opt.param_groups:
             g["lr"] = lr
-        n_seq_total = max(1, a.tokens_per_step // L)
-        per_micro = max(1, min(n_seq_total, a.micro_tokens // L))
         t0 = time.time()
+        jobs = step_jobs(a.seed, step, *seqs_per_step(step), L)
+        nxt = step + 1 if step + 1 < end else None
+        micro_samples = feeder.get(step, jobs, nxt,
+                                   step_jobs(a.seed, nxt, *seqs_per_step(nxt), stage_at(cur, nxt)[0])
+                                   if nxt is not None else None)
+        n_seq_total = sum(len(m) for m in jobs)
         loss_sum, fams = 0.0, []
-        micro = 0
-        done = 0
-        while done < n_seq_total:
-            n = min(per_micro, n_seq_total - done)
-            ids, tgt, w, fm = make_batch(sampler, a.seed, step, micro, n, L, cfg.pad_token_id, "cpu")
+        for samples in micro_samples:
+            ids, tgt, w, fm = make_batch(samples, L, cfg.pad_token_id)
             ids, tgt, w = ids.to(dev), tgt.to(dev), w.to(dev)
             fams += fm
             with torch.autocast(device_type=dev, dtype=torch.bfloat16, enabled=autocast):
@@ -229,8 +295,6 @@ def main() -> None:
             loss = (ce * w).sum() / n_seq_total
             loss.backward()
             loss_sum += loss.item()
-            done += n
-            micro += 1
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip).item()
         opt.step()
         opt.zero_grad(set_to_none=True)
