@@ -8,7 +8,7 @@ between rounds. Prints every round and the medians of tok/s and of the per-round
 
 usage: tools/bench_pairs.py MODEL.gguf [--threads 2] [--pp 512] [--tg 128] [--depth 0]
                             [--rounds 3] [--longkv build/longkv] [--llama-bench PATH]
-                            [--longkv-arg=--prefill-bf16]
+                            [--longkv-arg=--prefill-bf16] [--llama-arg=-lm --llama-arg=none]
 """
 import argparse
 import json
@@ -34,7 +34,7 @@ def run_longkv(a, test):
 def run_llama(a, test):
     pp, tg = (a.pp, 0) if test == "pp" else (0, a.tg)
     cmd = [a.llama_bench, "-m", a.model, "-t", str(a.threads), "-p", str(pp), "-n", str(tg),
-           "-d", str(a.depth), "-ctk", "f16", "-ctv", "f16", "-r", "1", "-o", "json"]
+           "-d", str(a.depth), "-ctk", "f16", "-ctv", "f16", "-r", "1", "-o", "json"] + a.llama_arg
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out)[0]["avg_ts"]
 
@@ -49,6 +49,8 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--tests", default="pp,tg")
     p.add_argument("--longkv", default="build/longkv")
+    p.add_argument("--llama-arg", action="append", default=[],
+                   help="extra argument for llama-bench (repeatable), e.g. --llama-arg=-lm --llama-arg=none")
     p.add_argument("--longkv-arg", action="append", default=[],
                    help="extra argument for longkv bench (repeatable), e.g. --longkv-arg=--prefill-bf16")
     p.add_argument("--llama-bench", default="/work/peers/llama.cpp/build/bin/llama-bench")

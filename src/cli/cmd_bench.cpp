@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/load_flag.h"
 #include "core/parallel.h"
 #include "engine/bench.h"
 #include "engine/model_loader.h"
@@ -45,6 +46,8 @@ int run_bench_cmd(int argc, char** argv) {
   app.add_option("-n,--n-gen", n_gen, "decode test length (default 128: tg128)");
   app.add_option("-r,--reps", reps, "repetitions, best kept (default 1)");
   app.add_option("-t,--threads", threads, "threads (default: all cores)");
+  bool no_mmap = false;
+  add_no_mmap_flag(app, no_mmap);
   app.add_option("--kv-format", kv_name, "KV cache element type: f16, bf16, f32 (default f16)");
   app.add_flag("--json", json, "print JSON instead of a table");
   app.add_flag("--no-roofline", no_roofline,
@@ -74,6 +77,7 @@ int run_bench_cmd(int argc, char** argv) {
   }
   if (Status st = gemm_float_set_bf16(prefill_bf16); !st.is_ok()) return report_error("bench", st);
   set_num_threads(threads);
+  apply_no_mmap_flag(no_mmap);
   auto model = load_model(model_path);
   if (!model) return report_error("bench", model.status());
   const Model& m = model.value();

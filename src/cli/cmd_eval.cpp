@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
+#include "cli/load_flag.h"
 #include "core/parallel.h"
 #include "eval/engine_backend.h"
 #include "eval/fidelity.h"
@@ -126,6 +127,8 @@ int run(int argc, char** argv) {
       "--out", o.out_dir,
       "output directory: results.{json,csv,md}, samples.jsonl, SVG plots; rerun to resume");
   app.add_option("-t,--threads", o.threads, "threads (default all)");
+  bool no_mmap = false;
+  add_no_mmap_flag(app, no_mmap);
   app.add_option("--export-tasks", o.export_path,
                  "write the generated tasks to FILE.jsonl and exit");
   app.add_option("--token-counter", o.token_counter,
@@ -151,6 +154,7 @@ int run(int argc, char** argv) {
   }
   if (o.n < 1) return report_error(cmd, invalid_argument("-n must be at least 1 (got {})", o.n));
   set_num_threads(o.threads);
+  apply_no_mmap_flag(no_mmap);
 
   // Methods, tasks and lengths are all checked before anything runs.
   std::vector<std::string> methods = split_method_list(o.kv);

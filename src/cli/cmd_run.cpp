@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/load_flag.h"
 #include "compress/dms_model.h"
 #include "compress/driver.h"
 #include "compress/kv_for_spec.h"
@@ -213,6 +214,8 @@ int run_run(int argc, char** argv) {
                "prefill GEMMs of f32/f16/bf16 weights in bf16 (weights and activations rounded "
                "to bf16, AVX-512 BF16; default: exact f32 products)");
   app.add_option("-t,--threads", threads, "threads (default: all cores)");
+  bool no_mmap = false;
+  add_no_mmap_flag(app, no_mmap);
   app.add_option("--tokenizer", tokenizer_path,
                  "tokenizer file or folder (needed for llama2.c .bin models; default: the model)");
   app.add_option("--kv-cache", kvo.cache,
@@ -260,6 +263,7 @@ int run_run(int argc, char** argv) {
   }
   if (Status st = gemm_float_set_bf16(prefill_bf16); !st.is_ok()) return report_error("run", st);
   set_num_threads(threads);
+  apply_no_mmap_flag(no_mmap);
 
   auto model = load_model(model_path);
   if (!model) return report_error("run", model.status());

@@ -12,8 +12,20 @@
 
 namespace lk {
 
+// How open() brings a file into memory.
+//  kMmap: map the file (default; pages are shared with the page cache, nothing is copied).
+//  kPrivateHugePages: copy it into private anonymous memory advised for 2 MiB transparent huge
+//    pages (`--no-mmap`). Decode streams every weight once per token; on 4 KiB file pages the
+//    hardware prefetcher stops at every page boundary and each page costs a TLB walk, which
+//    measured ~20% slower F16 decode here (docs/benchmarks.md). Costs a copy at load and RAM
+//    that is not shared with other processes.
+enum class LoadMode { kMmap, kPrivateHugePages };
+
 class MappedFile {
  public:
+  // Process-wide load mode for every later open() (set once by the CLI before loading).
+  static void set_load_mode(LoadMode mode);
+  static LoadMode load_mode();
   // Maps `path` read-only. Errors: kNotFound (no such file), kIoError (open/stat/mmap failed),
   // kInvalidArgument (a directory).
   static Result<std::unique_ptr<MappedFile>> open(const std::string& path);
@@ -32,7 +44,9 @@ class MappedFile {
   MappedFile() = default;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  bool owned_ = false;  // true when data_ is an mmap this object must unmap
+  bool owned_ = false;  // true when this object must unmap [map_, map_ + map_size_)
+  void* map_ = nullptr;
+  size_t map_size_ = 0;
   std::string path_;
 };
 
