@@ -32,9 +32,9 @@ Status fill_depth(KvCache* cache, const ModelSpec& s, SeqId seq, int64_t depth) 
   return Status::ok();
 }
 
-// Multiply-adds x2 of the projections per token (classifier excluded: pp asks for one row).
-// Projection FLOPs per prompt token of an n_prompt-token prefill as the forward runs it: the
-// last layer's output projection and FFN only for the one row whose logits are kept.
+// Projection FLOPs (multiply-adds x2, classifier excluded) per prompt token of an
+// n_prompt-token prefill as the forward runs it: the last layer's output projection and FFN
+// only for the one row whose logits are kept.
 double matmul_flop_per_token(const ModelSpec& s, int64_t n_prompt) {
   const double d = s.d_model, q = double(s.n_heads) * s.head_dim,
                kv = double(s.n_kv_heads) * s.head_dim;

@@ -18,6 +18,18 @@ std::atomic<LoadMode> g_load_mode{LoadMode::kMmap};
 
 constexpr size_t kHugePage = size_t{2} << 20;
 
+// Maps the file read-only; the mapping is the data.
+Status map_file(int fd, const std::string& path, size_t size, void** map, size_t* map_size,
+                const uint8_t** data) {
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED)
+    return io_error("{}: mmap of {} bytes failed: {}", path, size, std::strerror(errno));
+  *map = p;
+  *map_size = size;
+  *data = static_cast<const uint8_t*>(p);
+  return Status::ok();
+}
+
 // Copies the file into anonymous memory aligned to and advised for 2 MiB huge pages.
 // Returns the mapping (to unmap), its size and the aligned start of the data.
 Status copy_to_huge_pages(int fd, const std::string& path, size_t size, void** map,
@@ -79,26 +91,14 @@ Result<std::unique_ptr<MappedFile>> MappedFile::open(const std::string& path) {
   std::unique_ptr<MappedFile> m(new MappedFile());
   m->path_ = path;
   m->size_ = static_cast<size_t>(st.st_size);
-  if (m->size_ > 0 && load_mode() == LoadMode::kPrivateHugePages) {
-    const Status st = copy_to_huge_pages(fd, path, m->size_, &m->map_, &m->map_size_, &m->data_);
-    if (!st.is_ok()) {
-      ::close(fd);
-      return st;
-    }
-    m->owned_ = true;
-  } else if (m->size_ > 0) {
-    void* p = ::mmap(nullptr, m->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int e = errno;
-      ::close(fd);
-      return io_error("{}: mmap of {} bytes failed: {}", path, m->size_, std::strerror(e));
-    }
-    m->data_ = static_cast<const uint8_t*>(p);
-    m->map_ = p;
-    m->map_size_ = m->size_;
-    m->owned_ = true;
+  Status loaded = Status::ok();
+  if (m->size_ > 0) {
+    loaded = load_mode() == LoadMode::kPrivateHugePages
+                 ? copy_to_huge_pages(fd, path, m->size_, &m->map_, &m->map_size_, &m->data_)
+                 : map_file(fd, path, m->size_, &m->map_, &m->map_size_, &m->data_);
   }
-  ::close(fd);  // the mapping keeps the file alive
+  ::close(fd);  // a mapping keeps the file alive; a copy no longer needs it
+  if (!loaded.is_ok()) return loaded;
   return m;
 }
 
@@ -111,7 +111,7 @@ std::unique_ptr<MappedFile> MappedFile::borrow(const void* data, size_t size, st
 }
 
 MappedFile::~MappedFile() {
-  if (owned_ && map_ != nullptr) ::munmap(map_, map_size_);
+  if (map_ != nullptr) ::munmap(map_, map_size_);
 }
 
 }  // namespace lk

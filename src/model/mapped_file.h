@@ -26,8 +26,9 @@ class MappedFile {
   // Process-wide load mode for every later open() (set once by the CLI before loading).
   static void set_load_mode(LoadMode mode);
   static LoadMode load_mode();
-  // Maps `path` read-only. Errors: kNotFound (no such file), kIoError (open/stat/mmap failed),
-  // kInvalidArgument (a directory).
+  // Opens `path` read-only: mapped, or copied in kPrivateHugePages mode. Errors: kNotFound
+  // (no such file), kIoError (open/stat/mmap or the copy failed), kInvalidArgument (a
+  // directory).
   static Result<std::unique_ptr<MappedFile>> open(const std::string& path);
   // Wraps caller-owned bytes without copying (fuzz targets, tests); `data` must outlive this.
   static std::unique_ptr<MappedFile> borrow(const void* data, size_t size, std::string name);
@@ -44,8 +45,7 @@ class MappedFile {
   MappedFile() = default;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  bool owned_ = false;  // true when this object must unmap [map_, map_ + map_size_)
-  void* map_ = nullptr;
+  void* map_ = nullptr;  // what this object must unmap (null for borrow()); data_ lies inside
   size_t map_size_ = 0;
   std::string path_;
 };

@@ -40,8 +40,9 @@ TEST(MappedFile, BothModesSeeTheFilesBytes) {
     ASSERT_TRUE(f.is_ok()) << f.status().message();
     ASSERT_EQ((*f)->size(), want.size());
     EXPECT_TRUE(std::equal(want.begin(), want.end(), (*f)->data()));
-    if (mode == LoadMode::kPrivateHugePages)
+    if (mode == LoadMode::kPrivateHugePages) {
       EXPECT_EQ(reinterpret_cast<uintptr_t>((*f)->data()) % (uintptr_t{2} << 20), 0u);
+    }
   }
 }
 
