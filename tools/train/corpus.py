@@ -98,9 +98,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Writes the corpus (documents + manifest) to one JSON file.")
     ap.add_argument("--snapshot", required=True, help="output file, read back by --corpus in train.py")
     a = ap.parse_args()
+    rows, docs = manifest(), documents()
     with open(a.snapshot, "w") as f:
-        json.dump({"manifest": manifest(), "documents": documents()}, f)
-    print(f"wrote {a.snapshot}: {len(documents())} documents from {len(manifest())} files")
+        json.dump({"manifest": rows, "documents": docs}, f)
+    print(f"wrote {a.snapshot}: {len(docs)} documents from {len(rows)} files")
 
 
 if __name__ == "__main__":

@@ -238,8 +238,8 @@ def main() -> None:
 
     global _SAMPLER
     docs = corpus.documents(a.corpus)
-    _SAMPLER = sampler = data.Sampler(tok, corpus.sentences(docs), docs, a.text_fraction, a.lm_weight,
-                          a.repeat_fraction, a.random_copy)
+    _SAMPLER = data.Sampler(tok, corpus.sentences(docs), docs, a.text_fraction, a.lm_weight,
+                            a.repeat_fraction, a.random_copy)
     cur = parse_curriculum(a.curriculum)
     total = sum(n for _, n in cur)
     end = a.max_steps or total
@@ -264,10 +264,10 @@ def main() -> None:
         model.train()
         return res
 
-    def seqs_per_step(st):
+    def jobs_for(st):
         L = stage_at(cur, st)[0]
         n_seq_total = max(1, a.tokens_per_step // L)
-        return n_seq_total, max(1, min(n_seq_total, a.micro_tokens // L))
+        return step_jobs(a.seed, st, n_seq_total, max(1, min(n_seq_total, a.micro_tokens // L)), L)
 
     feeder = StepData(a.data_workers)
     model.train()
@@ -277,11 +277,9 @@ def main() -> None:
         for g in opt.param_groups:
             g["lr"] = lr
         t0 = time.time()
-        jobs = step_jobs(a.seed, step, *seqs_per_step(step), L)
+        jobs = jobs_for(step)
         nxt = step + 1 if step + 1 < end else None
-        micro_samples = feeder.get(step, jobs, nxt,
-                                   step_jobs(a.seed, nxt, *seqs_per_step(nxt), stage_at(cur, nxt)[0])
-                                   if nxt is not None else None)
+        micro_samples = feeder.get(step, jobs, nxt, jobs_for(nxt) if nxt is not None else None)
         n_seq_total = sum(len(m) for m in jobs)
         loss_sum, fams = 0.0, []
         for samples in micro_samples:
